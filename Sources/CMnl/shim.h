@@ -1,0 +1,7 @@
+#ifndef ZEST_CMNL_SHIM_H
+#define ZEST_CMNL_SHIM_H
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef ZEST_CNGHTTP2_SHIM_H
+#define ZEST_CNGHTTP2_SHIM_H
+#include <nghttp2/nghttp2.h>
+#endif
