@@ -18,7 +18,7 @@ public final class EventLoop {
     /// The worker's index in its group (0 for a standalone loop).
     public let index: Int
 
-    private let epollDescriptor: Int32
+    private var epollDescriptor: Int32
     private var handlers: [EventHandler?] = []
     private var bufferWaiters: [BufferWaiter] = []
     private let events: UnsafeMutablePointer<epoll_event>
@@ -51,7 +51,6 @@ public final class EventLoop {
 
     deinit {
         if !stopped { closeEverything() }
-        Posix.close(epollDescriptor)
         events.deallocate()
     }
 
@@ -81,6 +80,9 @@ public final class EventLoop {
         handlers[Int(fd)] = nil
         registeredCount -= 1
     }
+
+    /// Whether `run()` has ended (or the loop was never run and is being torn down).
+    public var isStopped: Bool { stopped }
 
     /// Descriptors registered right now (for diagnostics and tests).
     public var registeredDescriptors: [FileDescriptor] {
@@ -168,5 +170,7 @@ public final class EventLoop {
         timers.removeAll()
         bufferWaiters.removeAll()
         _ = handle.takeTasks()
+        Posix.close(epollDescriptor)
+        epollDescriptor = -1
     }
 }
