@@ -150,6 +150,9 @@ public final class TLSConnection {
     private func error(for code: Int32, duringHandshake: Bool) -> TLSError {
         let savedErrno = errno
         let detail = takeOpenSSLErrors()
+        if context.role == .server && detail.contains("peer did not return a certificate") {
+            recordRejection(.noPeerCertificate)
+        }
         if let rejection { return .peerRejected(rejection) }
         if let alertReceived { return .alertReceived(alertReceived, detail: detail) }
         if code == SSL_ERROR_SYSCALL {

@@ -99,3 +99,18 @@ func readSome(_ c: TLSConnection, count: Int, timeout: Duration = .seconds(5)) -
     }
     return out.isEmpty ? .timedOut : .data(out)
 }
+
+/// Drives one connection's handshake with poll(2) until it completes, fails or times out.
+func drive(_ c: TLSConnection, timeout: Duration = .seconds(10)) -> HandshakeOutcome {
+    let deadline = ContinuousClock().now + timeout
+    while ContinuousClock().now < deadline {
+        do {
+            let p = try c.handshake()
+            if p == .done(0) { return .completed }
+            waitFor(p, on: c.fd)
+        } catch {
+            return .failed(error)
+        }
+    }
+    return .pending
+}
