@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ZestIdentity
 import ZestTestSupport
 
 /// Certificates made by the `openssl` command-line tool, independent of Zest's own CA code:
@@ -97,6 +98,23 @@ final class OpenSSLCLIPKI: Sendable {
                             "-extfile", path("\(name).ext"), "-extensions", "ext",
                             "-in", path("\(name).csr"), "-out", path("\(name).pem")])
         }
+    }
+
+    /// Issues one more leaf from root A with the given SAN line; the file name is unique per `name`.
+    func extraLeaf(name: String, san: String) throws -> Certificate {
+        try write("\(name).ext", """
+            [ext]
+            basicConstraints = critical,CA:FALSE
+            extendedKeyUsage = serverAuth,clientAuth
+            subjectAltName = critical,\(san)
+            """)
+        try runChecked(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", path("\(name).key"), "-subj", "/CN=\(name)", "-config", path("root.cnf"),
+                        "-out", path("\(name).csr")])
+        try runChecked(["openssl", "x509", "-req", "-in", path("\(name).csr"), "-CA", rootA, "-CAkey", path("rootA.key"),
+                        "-CAcreateserial", "-CAserial", path("\(name).srl"), "-days", "1",
+                        "-extfile", path("\(name).ext"), "-extensions", "ext", "-out", path("\(name).pem")])
+        return try Certificate.load(chainFile: path("\(name).pem"))[0]
     }
 
     func path(_ name: String) -> String { dir + "/" + name }
