@@ -18,6 +18,7 @@ struct Zest: ParsableCommand {
             VersionCommand.self,
             RelayCommand.self,
             DemoCommand.self,
+            CACommand.self,
         ]
     )
 }
