@@ -61,6 +61,13 @@ extension HBONEConnection: H2SessionHandler {
         }
     }
 
+    /// An error response is out: stop reading the request with RST_STREAM NO_ERROR, as RFC 9113
+    /// §8.1 allows once the response is complete. Sent only now because nghttp2 would otherwise
+    /// put the RST_STREAM on the wire before the response HEADERS.
+    func h2FinalHeadersSent(stream: Int32) {
+        if role == .server, tunnels[stream] == nil { session.reset(stream: stream, code: .noError) }
+    }
+
     func h2ProtocolError(_ reason: String) {
         counters.protocolErrors += 1
     }
@@ -132,13 +139,12 @@ extension HBONEConnection: H2SessionHandler {
         delegate.hboneServer(self, didReceive: t)
     }
 
-    /// Sends an error status with END_STREAM and stops reading the request (RST_STREAM NO_ERROR,
-    /// as RFC 9113 §8.1 allows once the response is complete).
+    /// Sends an error status with END_STREAM; once it has left, `h2FinalHeadersSent` stops the
+    /// request direction too.
     func answer(stream: Int32, _ rejection: ConnectRejection) {
         counters.rejectedByStatus[rejection.status, default: 0] += 1
         do {
             try session.submitResponse(stream: stream, [H2Header(name: ":status", value: String(rejection.status))], body: false)
-            session.reset(stream: stream, code: .noError)
         } catch {
             session.reset(stream: stream, code: .internalError)
         }

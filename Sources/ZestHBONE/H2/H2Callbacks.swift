@@ -34,6 +34,12 @@ enum H2Callbacks {
             dispatchFrame(frame.pointee, owner(user).handler)
             return 0
         }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, user in
+            guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue,
+                  frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
+            owner(user).handler.h2FinalHeadersSent(stream: frame.pointee.hd.stream_id)
+            return 0
+        }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, user in
             owner(user).handler.h2Data(stream: stream, bytes: UnsafeRawBufferPointer(start: data, count: length))
             return 0

@@ -34,6 +34,8 @@ protocol H2SessionHandler: AnyObject {
     /// END_STREAM arrived on a DATA frame.
     func h2DataEnd(stream: Int32)
     func h2Control(_ event: H2ControlEvent)
+    /// A HEADERS frame carrying END_STREAM left (an error response).
+    func h2FinalHeadersSent(stream: Int32)
     /// nghttp2 rejected a frame or found a protocol error (it resets or closes by itself).
     func h2ProtocolError(_ reason: String)
     func h2StreamClosed(stream: Int32, code: H2ErrorCode)
