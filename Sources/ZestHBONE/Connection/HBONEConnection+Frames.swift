@@ -68,6 +68,15 @@ extension HBONEConnection: H2SessionHandler {
         if role == .server, tunnels[stream] == nil { session.reset(stream: stream, code: .noError) }
     }
 
+    /// A GOAWAY with an error code nobody here asked for means nghttp2 closed the connection for a
+    /// protocol error it found by itself (bad frame size, window overflow …).
+    func h2GoAwaySent(code: H2ErrorCode) {
+        markGoingAway()
+        guard code != .noError, closeError == nil else { return }
+        counters.protocolErrors += 1
+        closeError = .protocolViolation("closed with GOAWAY \(code)")
+    }
+
     func h2ProtocolError(_ reason: String) {
         counters.protocolErrors += 1
     }

@@ -35,9 +35,16 @@ enum H2Callbacks {
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, user in
-            guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue,
-                  frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
-            owner(user).handler.h2FinalHeadersSent(stream: frame.pointee.hd.stream_id)
+            guard let frame else { return 0 }
+            let hd = frame.pointee.hd
+            switch UInt32(hd.type) {
+            case NGHTTP2_HEADERS.rawValue where hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0:
+                owner(user).handler.h2FinalHeadersSent(stream: hd.stream_id)
+            case NGHTTP2_GOAWAY.rawValue:
+                owner(user).handler.h2GoAwaySent(code: H2ErrorCode(rawValue: frame.pointee.goaway.error_code))
+            default:
+                break
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, user in
@@ -51,6 +58,11 @@ enum H2Callbacks {
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks) { _, frame, code, user in
             let type = frame.map { h2FrameName($0.pointee.hd.type) } ?? "frame"
             owner(user).handler.h2ProtocolError("invalid \(type): \(H2Session.describe(code))")
+            return 0
+        }
+        nghttp2_session_callbacks_set_error_callback2(callbacks) { _, code, message, length, user in
+            let text = message.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+            owner(user).handler.h2ProtocolError("\(H2Session.describe(code)): \(text)")
             return 0
         }
         nghttp2_session_callbacks_set_on_invalid_header_callback(callbacks) { _, frame, _, _, _, _, _, user in

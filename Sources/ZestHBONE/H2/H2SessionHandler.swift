@@ -36,6 +36,8 @@ protocol H2SessionHandler: AnyObject {
     func h2Control(_ event: H2ControlEvent)
     /// A HEADERS frame carrying END_STREAM left (an error response).
     func h2FinalHeadersSent(stream: Int32)
+    /// We sent GOAWAY, asked for or because nghttp2 found a connection error.
+    func h2GoAwaySent(code: H2ErrorCode)
     /// nghttp2 rejected a frame or found a protocol error (it resets or closes by itself).
     func h2ProtocolError(_ reason: String)
     func h2StreamClosed(stream: Int32, code: H2ErrorCode)
