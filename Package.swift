@@ -59,7 +59,7 @@ let package = Package(
         // The node agent: enrollment (ZDS), per-pod proxy sets, drain.
         .target(name: "ZestNode", dependencies: [
             "ZestCore", "ZestReactor", "ZestIdentity", "ZestTLS", "ZestProxy", "ZestPolicy",
-            "ZestControl", "ZestRedirect", "ZestTelemetry",
+            "ZestControl", "ZestRedirect", "ZestTelemetry", .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(name: "zest", dependencies: [

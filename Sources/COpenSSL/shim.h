@@ -28,4 +28,9 @@ static inline uint64_t zest_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_REN
 static inline uint64_t zest_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 static inline uint64_t zest_SSL_OP_ALL(void) { return SSL_OP_ALL; }
 
+static inline unsigned long zest_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
+
+static inline long zest_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *x) { return SSL_CTX_add1_chain_cert(ctx, x); }
+static inline uint64_t zest_SSL_OP_IGNORE_UNEXPECTED_EOF(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
+
 #endif
