@@ -18,6 +18,8 @@ struct Zest: ParsableCommand {
             VersionCommand.self,
             RelayCommand.self,
             DemoCommand.self,
+            TunnelCommand.self,
+            TunnelServerCommand.self,
         ]
     )
 }

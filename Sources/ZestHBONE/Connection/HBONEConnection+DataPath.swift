@@ -21,10 +21,22 @@ extension HBONEConnection {
 
     func h2Outbound(stream: Int32, max: Int) -> H2Outbound {
         guard let t = tunnels[stream], t.state == .open, !t.sendEnded else { return .deferred }
-        if let out = t.handler?.tunnelOutbound(t), out.count > 0 { return .bytes(min(out.count, max)) }
+        if let out = t.handler?.tunnelOutbound(t), out.count > 0 { return .bytes(Self.framePayload(available: out.count, max: max)) }
         guard t.sendFinishing else { return .deferred }
         t.sendEnded = true
         return .bytesThenEnd(0)
+    }
+
+    /// TLS record plaintext size: a DATA frame whose header and payload fill whole records
+    /// leaves in full records, never a record of a few bytes behind a full one.
+    static let tlsRecord = 16_384
+
+    /// How much of `available` bytes to put in the next frame, at most `max`: everything when it
+    /// fits, otherwise the most that makes header + payload a whole number of TLS records.
+    static func framePayload(available: Int, max: Int) -> Int {
+        if available <= max { return available }
+        let aligned = (max + 9) / tlsRecord * tlsRecord - 9
+        return aligned > 0 ? aligned : max
     }
 
     func h2SendData(stream: Int32, header: UnsafeRawBufferPointer, length: Int) -> Bool {

@@ -1,3 +1,5 @@
+import ZestCore
+
 /// Decides what the server does with a valid CONNECT: the policy hook and the upstream dial.
 public protocol HBONEServerDelegate: AnyObject {
     /// The authorization hook the policy engine fills: nil allows, a reason denies with 401.
@@ -27,6 +29,9 @@ public final class HBONEConnection {
     /// Client: the `traceparent` sent on every request of this connection.
     public let traceparent: String
     public weak var observer: HBONEConnectionObserver?
+    /// The peer's verified SPIFFE identity, set by the transport after the TLS handshake; the
+    /// server's authorization hook sees it.
+    public var peerIdentity: SpiffeID?
     public internal(set) var counters = HBONECounters()
 
     var session: H2Session!
@@ -44,6 +49,10 @@ public final class HBONEConnection {
     private(set) var closed = false
     /// Payload copied together with its frame header when the source had no headroom.
     var frameScratch: [UInt8] = []
+    /// Inside nghttp2 (receiving or sending): a flush asked for now runs when it returns, because
+    /// nghttp2's send and receive calls must not be re-entered from its callbacks.
+    private var inSession = false
+    private var flushAgain = false
 
     /// A client connection: call `openTunnel` for each user connection.
     public static func client(sink: HBONEByteSink, settings: HBONESettings = .client,
@@ -92,7 +101,11 @@ public final class HBONEConnection {
     /// the transport instead: a peer that does not read our answers cannot make us queue them.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !closed else { return }
-        if case .failure(let e) = session.receive(bytes) {
+        let wasInSession = inSession
+        inSession = true
+        let result = session.receive(bytes)
+        inSession = wasInSession
+        if case .failure(let e) = result {
             counters.protocolErrors += 1
             fail(closeError ?? e)
             return
@@ -147,7 +160,18 @@ public final class HBONEConnection {
     /// Writes whatever nghttp2 has queued, then ends the connection if it is finished.
     func flush() {
         guard !closed, !outputBlocked else { return }
-        if case .failure(let e) = session.flush() {
+        if inSession {
+            flushAgain = true
+            return
+        }
+        inSession = true
+        var result: Result<Void, HBONEError>
+        repeat {
+            flushAgain = false
+            result = session.flush()
+        } while flushAgain && !outputBlocked && (try? result.get()) != nil
+        inSession = false
+        if case .failure(let e) = result {
             fail(e)
             return
         }

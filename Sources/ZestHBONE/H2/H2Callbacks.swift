@@ -16,6 +16,11 @@ enum H2Callbacks {
                 stream: stream, header: UnsafeRawBufferPointer(start: header, count: 9), length: length)
             return sent ? 0 : NGHTTP2_ERR_WOULDBLOCK.rawValue
         }
+        // Lets DATA frames grow past nghttp2's default 16 KiB up to the peer's SETTINGS_MAX_FRAME_SIZE,
+        // so one pool slot can leave as one frame; `h2Outbound` then aligns frames to TLS records.
+        nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks) { _, _, _, _, _, peerMaxFrame, _ in
+            Int(peerMaxFrame)
+        }
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, user in
             guard let frame else { return 0 }
             owner(user).handler.h2BeginHeaders(stream: frame.pointee.hd.stream_id)

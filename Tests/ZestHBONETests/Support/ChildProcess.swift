@@ -9,7 +9,7 @@ final class ChildProcess {
 
     init(_ argv: [String], log: String) throws {
         logPath = log
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
@@ -36,12 +36,17 @@ final class ChildProcess {
 /// Where the test fixtures and the Python/Envoy virtual environment are.
 enum TestPaths {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures").path
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/hbone").path
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static var venv: String { ProcessInfo.processInfo.environment["ZEST_VENV"] ?? packageRoot + "/.venv" }
     static var envoy: String { venv + "/bin/envoy" }
     static var python: String { venv + "/bin/python" }
+    /// The `zest` executable `swift build --build-tests` produced next to the test bundle.
+    static var zest: String {
+        let candidates = [".build/debug/zest", ".build/release/zest"].map { packageRoot + "/" + $0 }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
 
     /// A fresh scratch directory for one test.
     static func scratch(_ label: String) throws -> String {
