@@ -19,6 +19,8 @@ struct Zest: ParsableCommand {
             RelayCommand.self,
             DemoCommand.self,
             CACommand.self,
+            TunnelCommand.self,
+            TunnelServerCommand.self,
         ]
     )
 }
