@@ -1,0 +1,123 @@
+internal import CMnl
+import Glibc
+
+/// Installs and removes a pod's capture rules (one nftables table, one atomic batch) and the
+/// policy route, inside the pod's network namespace, on a `NetnsThread`.
+///
+/// Installing twice changes nothing; removing restores the namespace to how it was before the
+/// install (the table and the policy route are Zest's alone). In `.external` mode a stock
+/// istio-cni owns capture and every call is a no-op.
+public final class PodCapture: Sendable {
+    public let mode: CaptureMode
+    private let thread: NetnsThread
+
+    public init(mode: CaptureMode, thread: NetnsThread) {
+        self.mode = mode
+        self.thread = thread
+    }
+
+    /// Installs the policy route, then the nftables table in one transaction. When the table
+    /// is rejected, a policy route this call added is taken back, so nothing stays behind.
+    public func install(in namespace: NetNamespace) throws {
+        guard case .zest(let options) = mode else { return }
+        try thread.run(in: namespace) {
+            let ruleset = CaptureRuleset(options)
+            var addedRoute = false
+            if options.installPolicyRoute {
+                let tolerated = try PodCapture.changePolicyRoute(install: true)
+                addedRoute = !tolerated.values.contains(EEXIST)
+            }
+            do {
+                let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
+                let batch = NetlinkBatch()
+                try NftablesProgram.appendInstall(ruleset, to: batch, socket: socket)
+                try socket.transact(batch)
+            } catch {
+                if addedRoute { _ = try? PodCapture.changePolicyRoute(install: false) }
+                throw error
+            }
+        }
+    }
+
+    /// Removes the table and the policy route; already absent parts count as removed.
+    public func remove(from namespace: NetNamespace) throws {
+        guard case .zest(let options) = mode else { return }
+        try thread.run(in: namespace) {
+            try PodCapture.removeAll(options)
+        }
+    }
+
+    /// Whether Zest's table exists in `namespace`.
+    public func isInstalled(in namespace: NetNamespace) throws -> Bool {
+        guard case .zest(let options) = mode else { return false }
+        return try thread.run(in: namespace) {
+            try NftablesProgram.tableExists(options.tableName, socket: NetlinkSocket(bus: NETLINK_NETFILTER))
+        }
+    }
+
+    /// Finds Zest tables left in namespaces Zest no longer serves (after a crash, say) and
+    /// removes them with their policy routes, so no pod stays redirected to listeners that
+    /// are gone. Returns, per namespace, whether something was removed or what failed.
+    public func removeLeftovers(in namespaces: [NetNamespace]) -> [LeftoverCleanup] {
+        guard case .zest(let options) = mode else { return [] }
+        return namespaces.map { namespace in
+            do {
+                let removed = try thread.run(in: namespace) {
+                    let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
+                    guard try NftablesProgram.tableExists(options.tableName, socket: socket) else { return false }
+                    try PodCapture.removeAll(options)
+                    return true
+                }
+                return LeftoverCleanup(namespace: namespace.label, outcome: removed ? .removed : .nothingFound)
+            } catch {
+                return LeftoverCleanup(namespace: namespace.label, outcome: .failed("\(error)"))
+            }
+        }
+    }
+
+    /// Sends a transaction that is valid except for one rule aimed at a missing chain; the
+    /// kernel must reject all of it. Exists to prove atomicity and error reporting.
+    func installDeliberatelyBroken(in namespace: NetNamespace) throws {
+        guard case .zest(let options) = mode else { return }
+        try thread.run(in: namespace) {
+            let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
+            let batch = NetlinkBatch()
+            try NftablesProgram.appendBrokenInstall(CaptureRuleset(options), to: batch, socket: socket)
+            try socket.transact(batch)
+        }
+    }
+
+    private static func removeAll(_ options: CaptureOptions) throws {
+        let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
+        let batch = NetlinkBatch()
+        try NftablesProgram.appendRemove(table: options.tableName, to: batch, socket: socket)
+        let tableResult = Result { try socket.transact(batch) }
+        if options.installPolicyRoute { try changePolicyRoute(install: false) }
+        _ = try tableResult.get()
+    }
+
+    /// Adds or deletes the policy route in the calling thread's namespace.
+    @discardableResult
+    private static func changePolicyRoute(install: Bool) throws -> [UInt32: Int32] {
+        let socket = try NetlinkSocket(bus: NETLINK_ROUTE)
+        let batch = NetlinkBatch()
+        let loopback = if_nametoindex("lo")
+        if install {
+            try PolicyRouteProgram.appendInstall(to: batch, socket: socket, loopbackIndex: loopback)
+        } else {
+            try PolicyRouteProgram.appendRemove(to: batch, socket: socket, loopbackIndex: loopback)
+        }
+        return try socket.transact(batch)
+    }
+}
+
+/// The result of looking for a leftover Zest table in one namespace.
+public struct LeftoverCleanup: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case removed
+        case nothingFound
+        case failed(String)
+    }
+    public let namespace: String
+    public let outcome: Outcome
+}
