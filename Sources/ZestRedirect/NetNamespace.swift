@@ -57,4 +57,17 @@ public final class NetNamespace: Sendable, CustomStringConvertible {
     public var descriptor: FileDescriptor { FileDescriptor(rawValue: fd) }
 
     public var description: String { "netns \(label) (\(identity))" }
+
+    /// Paths of the named namespaces in `directory` (`ip netns` keeps them in /var/run/netns),
+    /// sorted; an absent directory means none.
+    public static func namedPaths(in directory: String = "/var/run/netns") -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var paths: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { paths.append(directory + "/" + name) }
+        }
+        return paths.sorted()
+    }
 }

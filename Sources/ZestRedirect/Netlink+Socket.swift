@@ -40,7 +40,7 @@ final class NetlinkSocket {
         }
     }
 
-    deinit { mnl_socket_close(socket) }
+    deinit { DeferredClose.close(socket) }
 
     /// A fresh sequence number for the next message.
     func nextSeq() -> UInt32 {

@@ -70,6 +70,7 @@ struct CaptureLifecycleTests {
                 for handle in handles { try capture.remove(from: handle) }
             }
         }
+        DeferredClose.drain()
         #expect(heldNamespaceInodes().isDisjoint(with: inodes), "a descriptor still points into a pod namespace")
         #expect(try namespaces.flatMap(userNetlinkSockets).isEmpty, "a netlink socket was left open in a pod namespace")
         #expect(try namespaces.allSatisfy { try $0.exec(["ss", "-atnH"]).isEmpty }, "a TCP socket was left in a pod namespace")
