@@ -8,9 +8,9 @@ struct RedirectCommand: ParsableCommand {
         commandName: "redirect",
         abstract: "Install, remove or inspect the nftables capture rules in pod network namespaces.",
         discussion: """
-        The rules redirect a pod's new outbound TCP connections to 15001 and inbound ones to 15006
-        (15008 passes), skip Zest's own sockets (mark 0x539) and kubelet probes, and add the policy
-        route fwmark 0x111/0xfff → table 100 for replies of source-preserved connections.
+        The rules redirect a pod's new outbound TCP connections to 15001 and inbound ones to 15006 \
+        (15008 passes), skip Zest's own sockets (mark 0x539) and kubelet probes, and add the policy \
+        route fwmark 0x111/0xfff → table 100 for replies of source-preserved connections. \
         Namespaces are given as paths: /var/run/netns/<name> or /proc/<pid>/ns/net.
         """,
         subcommands: [Install.self, Remove.self, Status.self, Cleanup.self, RedirectBenchCommand.self]
