@@ -117,4 +117,41 @@ struct CaptureBehaviourTests {
         #expect(TestSockets.peer(accepted)?.ip == PodTopology.nodeIP, "the app sees the real client address")
         #expect(TestSockets.roundTrip("reply", from: accepted, to: upstream))
     }
+
+    @Test func aPodCallingItsOwnAddressReachesTheAppDirectly() throws {
+        let t = try PodTopology("self")
+        defer { t.destroy() }
+        try PodCapture(mode: .zest(CaptureOptions()), thread: t.thread).install(in: t.podHandle)
+        let outbound = try t.thread.openListener(in: t.podHandle, address: SocketAddress(ip: anyV4, port: 15001)).rawValue
+        let app = try TestSockets.listener(t.thread, t.podHandle, SocketAddress(ip: PodTopology.podIP, port: 8080))
+        defer { close(outbound); close(app) }
+
+        let client = try TestSockets.connect(t.thread, t.podHandle, to: SocketAddress(ip: PodTopology.podIP, port: 8080))
+        defer { close(client) }
+        #expect(TestSockets.awaitConnected(client))
+        let accepted = try #require(TestSockets.accept(app))
+        close(accepted)
+        #expect(TestSockets.accept(outbound, timeout: 0) == nil)
+    }
+
+    @Test func kubeletProbesFromTheProbeAddressBypassInboundCapture() throws {
+        let t = try PodTopology("probe")
+        defer { t.destroy() }
+        // The node owns the probe SNAT address; the pod routes it back over the veth.
+        try runChecked(["ip", "-n", t.node.name, "addr", "add", "169.254.7.127/32", "dev", "lo"])
+        try runChecked(["ip", "-n", t.pod.name, "route", "add", "169.254.7.127/32", "via", "10.77.0.1"])
+        try PodCapture(mode: .zest(CaptureOptions()), thread: t.thread).install(in: t.podHandle)
+        let plaintext = try t.thread.openListener(in: t.podHandle, address: SocketAddress(ip: anyV4, port: 15006)).rawValue
+        let app = try TestSockets.listener(t.thread, t.podHandle, SocketAddress(ip: PodTopology.podIP, port: 8080))
+        defer { close(plaintext); close(app) }
+
+        let probe = try TestSockets.connect(t.thread, t.nodeHandle, to: SocketAddress(ip: PodTopology.podIP, port: 8080),
+                                            from: SocketAddress(ip: IPAddress("169.254.7.127")!, port: 0))
+        defer { close(probe) }
+        #expect(TestSockets.awaitConnected(probe))
+        let accepted = try #require(TestSockets.accept(app))
+        defer { close(accepted) }
+        #expect(TestSockets.peer(accepted)?.ip == IPAddress("169.254.7.127"))
+        #expect(TestSockets.accept(plaintext, timeout: 0) == nil)
+    }
 }

@@ -29,9 +29,15 @@ enum TestSockets {
     }
 
     /// Starts an unmarked nonblocking connect from inside `namespace`; finish with `awaitConnected`.
-    static func connect(_ thread: NetnsThread, _ namespace: NetNamespace, to address: SocketAddress) throws -> Int32 {
+    static func connect(_ thread: NetnsThread, _ namespace: NetNamespace, to address: SocketAddress,
+                        from source: SocketAddress? = nil) throws -> Int32 {
         try thread.run(in: namespace) {
             let fd = try unmarkedSocket(address.ip)
+            if let source, sockaddrCall(source, { bind(fd, $0, $1) }) != 0 {
+                let e = errno
+                close(fd)
+                throw TestSocketError(description: "bind \(source): errno \(e)")
+            }
             let rc = sockaddrCall(address) { Glibc.connect(fd, $0, $1) }
             guard rc == 0 || errno == EINPROGRESS else {
                 let e = errno
