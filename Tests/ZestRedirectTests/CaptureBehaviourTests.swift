@@ -27,6 +27,23 @@ struct CaptureBehaviourTests {
         #expect(TestSockets.roundTrip("hello", from: client, to: accepted))
     }
 
+    @Test func outboundIPv6ConnectionArrivesOn15001WithTheRealOriginalDestination() throws {
+        let t = try PodTopology("out6")
+        defer { t.destroy() }
+        try PodCapture(mode: .zest(CaptureOptions()), thread: t.thread).install(in: t.podHandle)
+        let outbound = try t.thread.openListener(in: t.podHandle, address: SocketAddress(ip: .anyV6, port: 15001)).rawValue
+        defer { close(outbound) }
+
+        let target = SocketAddress(ip: PodTopology.nodeIP6, port: 9090)
+        let client = try TestSockets.connect(t.thread, t.podHandle, to: target)
+        defer { close(client) }
+        #expect(TestSockets.awaitConnected(client))
+        let accepted = try #require(TestSockets.accept(outbound))
+        defer { close(accepted) }
+        #expect(TestSockets.originalDestination(accepted, v6: true) == target)
+        #expect(TestSockets.roundTrip("hello6", from: client, to: accepted))
+    }
+
     @Test func inboundConnectionToAnAppPortLandsOn15006ButHBONEPortIsNotRedirected() throws {
         let t = try PodTopology("in")
         defer { t.destroy() }

@@ -93,32 +93,55 @@ enum TestSockets {
         return received == bytes
     }
 
-    /// `SO_ORIGINAL_DST` of an accepted IPv4 connection.
-    static func originalDestination(_ fd: Int32) -> SocketAddress? {
+    /// `SO_ORIGINAL_DST` (or `IP6T_SO_ORIGINAL_DST`) of an accepted connection.
+    static func originalDestination(_ fd: Int32, v6: Bool = false) -> SocketAddress? {
+        if v6 {
+            var sin6 = sockaddr_in6()
+            guard zest_original_dst6(fd, &sin6) == 0 else { return nil }
+            return SocketAddress(ip: IPAddress(in6: sin6.sin6_addr), port: UInt16(bigEndian: sin6.sin6_port))
+        }
         var sin = sockaddr_in()
         guard zest_original_dst4(fd, &sin) == 0 else { return nil }
         return SocketAddress(ip: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
     }
 
-    /// The peer address of an IPv4 connection (`getpeername`).
+    /// The peer address of a connection (`getpeername`).
     static func peer(_ fd: Int32) -> SocketAddress? {
-        var sin = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let rc = withUnsafeMutablePointer(to: &sin) {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
         }
         guard rc == 0 else { return nil }
-        return SocketAddress(ip: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
+        return withUnsafeBytes(of: storage) { raw in
+            if storage.ss_family == sa_family_t(AF_INET6) {
+                let sin6 = raw.loadUnaligned(as: sockaddr_in6.self)
+                return SocketAddress(ip: IPAddress(in6: sin6.sin6_addr), port: UInt16(bigEndian: sin6.sin6_port))
+            }
+            let sin = raw.loadUnaligned(as: sockaddr_in.self)
+            return SocketAddress(ip: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
+        }
     }
 
     static func sockaddrCall(_ address: SocketAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
-        var sin = sockaddr_in()
-        guard case .v4(let a) = address.ip else { return -1 }
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = address.port.bigEndian
-        sin.sin_addr.s_addr = a.bigEndian
-        return withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        switch address.ip {
+        case .v4(let a):
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = address.port.bigEndian
+            sin.sin_addr.s_addr = a.bigEndian
+            return withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        case .v6:
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = address.port.bigEndian
+            let bytes = address.ip.bytes
+            withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: bytes) }
+            return withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
         }
     }
 }
@@ -133,6 +156,8 @@ final class PodTopology {
     let thread: NetnsThread
     static let nodeIP = IPAddress("10.77.0.1")!
     static let podIP = IPAddress("10.77.0.2")!
+    static let nodeIP6 = IPAddress("fd77::1")!
+    static let podIP6 = IPAddress("fd77::2")!
 
     init(_ label: String) throws {
         node = try TestNamespace(label + "n")
@@ -144,6 +169,11 @@ final class PodTopology {
         }
         do {
             try connectNamespaces(node, "10.77.0.1/24", pod, "10.77.0.2/24")
+            for (ns, address) in [(node, "fd77::1/64"), (pod, "fd77::2/64")] {
+                let veth = try runChecked(["ip", "-n", ns.name, "-o", "link", "show", "type", "veth"])
+                    .split(separator: ":")[1].split(separator: "@")[0].trimmingCharacters(in: .whitespaces)
+                try runChecked(["ip", "-n", ns.name, "addr", "add", address, "dev", veth, "nodad"])
+            }
             nodeHandle = try NetNamespace(path: node.path)
             podHandle = try NetNamespace(path: pod.path)
             thread = try NetnsThread()
