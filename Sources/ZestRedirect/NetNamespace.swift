@@ -33,6 +33,14 @@ public final class NetNamespace: Sendable, CustomStringConvertible {
         try self.init(owning: descriptor.rawValue, label: "fd \(descriptor.rawValue)")
     }
 
+    /// Opens a second handle on the namespace `descriptor` refers to (`fcntl(F_DUPFD_CLOEXEC)`);
+    /// the caller keeps ownership of `descriptor`.
+    public convenience init(duplicating descriptor: FileDescriptor) throws(RedirectError) {
+        let fd = fcntl(descriptor.rawValue, F_DUPFD_CLOEXEC, 0)
+        guard fd >= 0 else { throw .notANetworkNamespace("fd \(descriptor.rawValue)", errno: errno) }
+        try self.init(owning: fd, label: "fd \(fd) (dup of \(descriptor.rawValue))")
+    }
+
     /// The namespace of the calling thread (`/proc/thread-self/ns/net`).
     public static func current() throws(RedirectError) -> NetNamespace {
         try NetNamespace(path: "/proc/thread-self/ns/net")

@@ -89,6 +89,11 @@ struct CaptureLifecycleTests {
         #expect(try NetNamespace.current().identity == home.identity)
         let back = try thread.run(in: home) { try NetNamespace.current().identity }
         #expect(back == home.identity)
+        // A duplicate handle (as from a descriptor another layer owns) names the same namespace.
+        let duplicate = try NetNamespace(duplicating: target.descriptor)
+        #expect(duplicate.identity == target.identity)
+        #expect(duplicate.descriptor != target.descriptor)
+        #expect(try thread.run(in: duplicate) { try NetNamespace.current().identity } == target.identity)
     }
 
     @Test func badNamespacesAreReportedNotEntered() throws {
