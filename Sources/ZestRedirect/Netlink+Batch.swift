@@ -13,15 +13,17 @@ final class NetlinkBatch {
         let tolerated: Set<Int32>
     }
 
-    static let limit = 128 * 1024
+    private let limit: Int
     private let buffer: UnsafeMutableRawPointer
     private let handle: OpaquePointer
     private(set) var entries: [UInt32: Entry] = [:]
     private(set) var count = 0
 
-    init() {
-        buffer = .allocate(byteCount: 2 * NetlinkBatch.limit, alignment: 8)
-        handle = mnl_nlmsg_batch_start(buffer, NetlinkBatch.limit)
+    /// A batch of at most `limit` bytes (the default holds a pod's whole ruleset many times over).
+    init(limit: Int = 128 * 1024) {
+        self.limit = limit
+        buffer = .allocate(byteCount: 2 * limit, alignment: 8)
+        handle = mnl_nlmsg_batch_start(buffer, limit)
     }
 
     deinit {

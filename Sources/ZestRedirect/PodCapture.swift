@@ -16,24 +16,21 @@ public final class PodCapture: Sendable {
         self.thread = thread
     }
 
-    /// Installs the policy route, then the nftables table in one transaction. When the table
-    /// is rejected, a policy route this call added is taken back, so nothing stays behind.
+    /// Installs the policy route, then the nftables table in one transaction. When any part is
+    /// rejected, the parts of the policy route this call added are taken back (and the table
+    /// transaction commits nothing), so a failed install leaves the namespace as it was.
     public func install(in namespace: NetNamespace) throws {
         guard case .zest(let options) = mode else { return }
         try thread.run(in: namespace) {
             let ruleset = CaptureRuleset(options)
-            var addedRoute = false
-            if options.installPolicyRoute {
-                let tolerated = try PodCapture.changePolicyRoute(install: true)
-                addedRoute = !tolerated.values.contains(EEXIST)
-            }
+            let added = options.installPolicyRoute ? try PodCapture.addPolicyRoute() : []
             do {
                 let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
                 let batch = NetlinkBatch()
                 try NftablesProgram.appendInstall(ruleset, to: batch, socket: socket)
                 try socket.transact(batch)
             } catch {
-                if addedRoute { _ = try? PodCapture.changePolicyRoute(install: false) }
+                PodCapture.deletePolicyRoute(added)
                 throw error
             }
         }
@@ -92,22 +89,50 @@ public final class PodCapture: Sendable {
         let batch = NetlinkBatch()
         try NftablesProgram.appendRemove(table: options.tableName, to: batch, socket: socket)
         let tableResult = Result { try socket.transact(batch) }
-        if options.installPolicyRoute { try changePolicyRoute(install: false) }
+        if options.installPolicyRoute { try removePolicyRoute() }
         _ = try tableResult.get()
     }
 
-    /// Adds or deletes the policy route in the calling thread's namespace.
-    @discardableResult
-    private static func changePolicyRoute(install: Bool) throws -> [UInt32: Int32] {
+    /// Adds the policy route in the calling thread's namespace, one acknowledged message per
+    /// step, and returns the steps it actually added (not those already present). When a step
+    /// is rejected, the ones added before it are deleted again and the error is thrown.
+    private static func addPolicyRoute() throws -> [PolicyRouteProgram.Step] {
         let socket = try NetlinkSocket(bus: NETLINK_ROUTE)
-        let batch = NetlinkBatch()
         let loopback = if_nametoindex("lo")
-        if install {
-            try PolicyRouteProgram.appendInstall(to: batch, socket: socket, loopbackIndex: loopback)
-        } else {
-            try PolicyRouteProgram.appendRemove(to: batch, socket: socket, loopbackIndex: loopback)
+        var added: [PolicyRouteProgram.Step] = []
+        for step in PolicyRouteProgram.Step.allCases {
+            do {
+                let batch = NetlinkBatch(limit: 4096)
+                try PolicyRouteProgram.append(step, install: true, to: batch, socket: socket, loopbackIndex: loopback)
+                if try socket.transact(batch).isEmpty { added.append(step) }
+            } catch {
+                deletePolicyRoute(added)
+                throw error
+            }
         }
-        return try socket.transact(batch)
+        return added
+    }
+
+    /// Deletes `steps` of the policy route, best effort (used to undo a failed install).
+    private static func deletePolicyRoute(_ steps: [PolicyRouteProgram.Step]) {
+        guard !steps.isEmpty, let socket = try? NetlinkSocket(bus: NETLINK_ROUTE) else { return }
+        let batch = NetlinkBatch(limit: 4096)
+        for step in steps.reversed() {
+            try? PolicyRouteProgram.append(step, install: false, to: batch, socket: socket,
+                                           loopbackIndex: if_nametoindex("lo"))
+        }
+        _ = try? socket.transact(batch)
+    }
+
+    /// Deletes every part of the policy route; parts already gone count as deleted.
+    private static func removePolicyRoute() throws {
+        let socket = try NetlinkSocket(bus: NETLINK_ROUTE)
+        let batch = NetlinkBatch(limit: 4096)
+        for step in PolicyRouteProgram.Step.allCases.reversed() {
+            try PolicyRouteProgram.append(step, install: false, to: batch, socket: socket,
+                                          loopbackIndex: if_nametoindex("lo"))
+        }
+        try socket.transact(batch)
     }
 }
 

@@ -6,24 +6,30 @@ import Glibc
 /// `ip rule add fwmark 0x111/0xfff lookup 100 pref 32764` and
 /// `ip route add local default dev lo table 100` (libmnl `mnl_nlmsg_put_header`, `mnl_attr_put_u32`).
 ///
-/// rtnetlink has no transactions, so each message is acknowledged on its own: "already there"
-/// (EEXIST) on install and "already gone" (ENOENT, ESRCH) on removal count as success. A pod
-/// namespace without IPv6 (EAFNOSUPPORT) simply gets the IPv4 half.
+/// rtnetlink has no transactions: each message is acknowledged on its own, "already there"
+/// (EEXIST) on install and "already gone" (ENOENT, ESRCH) on removal count as success, and a
+/// pod namespace without IPv6 (EAFNOSUPPORT) simply gets the IPv4 half. `PodCapture` sends
+/// the steps one by one so it can take back exactly the ones it added when a later one fails.
 enum PolicyRouteProgram {
-    static func appendInstall(to batch: NetlinkBatch, socket: NetlinkSocket, loopbackIndex: UInt32) throws(RedirectError) {
-        for family in [AF_INET, AF_INET6] {
-            try appendRule(RTM_NEWRULE, family: family, to: batch, socket: socket,
-                           tolerating: [EEXIST, EAFNOSUPPORT])
-            try appendRoute(RTM_NEWROUTE, family: family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
-                            tolerating: [EEXIST, EAFNOSUPPORT])
-        }
+    /// One rtnetlink object of the policy route.
+    enum Step: CaseIterable {
+        case rule4, route4, rule6, route6
+        var family: Int32 { self == .rule4 || self == .route4 ? AF_INET : AF_INET6 }
     }
 
-    static func appendRemove(to batch: NetlinkBatch, socket: NetlinkSocket, loopbackIndex: UInt32) throws(RedirectError) {
-        for family in [AF_INET, AF_INET6] {
-            try appendRule(RTM_DELRULE, family: family, to: batch, socket: socket,
-                           tolerating: [ENOENT, EAFNOSUPPORT])
-            try appendRoute(RTM_DELROUTE, family: family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
+    /// Appends the message that adds (`install`) or deletes one step.
+    static func append(_ step: Step, install: Bool, to batch: NetlinkBatch, socket: NetlinkSocket,
+                       loopbackIndex: UInt32) throws(RedirectError) {
+        switch (step, install) {
+        case (.rule4, true), (.rule6, true):
+            try appendRule(RTM_NEWRULE, family: step.family, to: batch, socket: socket, tolerating: [EEXIST, EAFNOSUPPORT])
+        case (.rule4, false), (.rule6, false):
+            try appendRule(RTM_DELRULE, family: step.family, to: batch, socket: socket, tolerating: [ENOENT, EAFNOSUPPORT])
+        case (.route4, true), (.route6, true):
+            try appendRoute(RTM_NEWROUTE, family: step.family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
+                            tolerating: [EEXIST, EAFNOSUPPORT])
+        case (.route4, false), (.route6, false):
+            try appendRoute(RTM_DELROUTE, family: step.family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
                             tolerating: [ENOENT, ESRCH, EAFNOSUPPORT])
         }
     }

@@ -17,8 +17,8 @@ public enum RedirectError: Error, Sendable, CustomStringConvertible, Equatable {
     case netlinkSocket(call: String, errno: Int32)
     /// The messages do not fit in one netlink batch buffer.
     case batchTooLarge(messages: Int)
-    /// The kernel rejected one or more messages of a batch; nothing of an nftables batch
-    /// was committed.
+    /// The kernel rejected one or more messages. An nftables batch then commits nothing;
+    /// `PodCapture.install` also takes back the policy-route parts it had added.
     case rejected([NetlinkFailure])
     /// Some messages were never acknowledged before the receive timeout.
     case unacknowledged([String], timeout: Duration)
@@ -40,7 +40,7 @@ public enum RedirectError: Error, Sendable, CustomStringConvertible, Equatable {
         case .batchTooLarge(let n):
             return "a netlink batch of \(n) messages does not fit in Zest's batch buffer"
         case .rejected(let failures):
-            return "the kernel rejected the change (nothing was committed): "
+            return "the kernel rejected the change: "
                 + failures.map(\.description).joined(separator: "; ")
         case .unacknowledged(let pending, let timeout):
             return "no netlink acknowledgement within \(timeout) for: \(pending.joined(separator: ", "))"

@@ -112,7 +112,28 @@ struct CaptureRulesInstallTests {
             }
             #expect(failures.map(\.message) == ["rule for missing chain no-such-chain"])
             #expect(failures.first?.errno == 2)
-            #expect(error.description.contains("nothing was committed"))
+            #expect(error.description.contains("rule for missing chain no-such-chain: No such file or directory"))
+        }
+        #expect(try snapshot(ns) == before)
+    }
+
+    @Test func aRejectedPolicyRouteIsTakenBackAndReportedWithTheKernelsReason() throws {
+        let ns = try TestNamespace("lodn")
+        defer { ns.destroy() }
+        // With lo down the kernel accepts the IPv4 rule and route but refuses the IPv6 route.
+        try runChecked(["ip", "-n", ns.name, "link", "set", "lo", "down"])
+        let before = try snapshot(ns)
+        let capture = PodCapture(mode: .zest(CaptureOptions()), thread: try NetnsThread())
+        do {
+            try capture.install(in: NetNamespace(path: ns.path))
+            Issue.record("a route via a down loopback was accepted")
+        } catch let error as RedirectError {
+            guard case .rejected(let failures) = error else {
+                Issue.record("expected a rejection, got \(error)")
+                return
+            }
+            #expect(failures.map(\.message) == ["add IPv6 route local default dev lo table 100"])
+            #expect(failures.first?.kernelText == "Nexthop device is not up")
         }
         #expect(try snapshot(ns) == before)
     }
