@@ -34,7 +34,8 @@ public enum RedirectError: Error, Sendable, CustomStringConvertible, Equatable {
         case .threadStart(let e):
             return "cannot start a network-namespace thread: \(errnoText(e))"
         case .socket(let call, let address, let e):
-            return "\(call) for \(address) in the pod namespace failed: \(errnoText(e)); is the port already taken (another proxy still running)?"
+            let hint = e == EADDRINUSE ? "; is another proxy still listening on that port in the pod?" : ""
+            return "\(call) for \(address) in the pod namespace failed: \(errnoText(e))\(hint)"
         case .netlinkSocket(let call, let e):
             return "netlink \(call) failed: \(errnoText(e)); Zest needs CAP_NET_ADMIN in the pod namespace"
         case .batchTooLarge(let n):

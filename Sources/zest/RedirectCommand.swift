@@ -71,7 +71,7 @@ struct RedirectCommand: ParsableCommand {
 
         func run() throws {
             let capture = PodCapture(mode: .zest(rules.capture), thread: try NetnsThread())
-            for path in try namespaces.isEmpty ? NetNamespace.namedPaths() : namespaces {
+            for path in namespaces.isEmpty ? NetNamespace.namedPaths() : namespaces {
                 let installed = try capture.isInstalled(in: NetNamespace(path: path))
                 print("\(path)\t\(installed ? "captured" : "not captured")")
             }
@@ -80,7 +80,7 @@ struct RedirectCommand: ParsableCommand {
 
     struct Cleanup: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove leftover Zest tables (and policy routes) from namespaces Zest no longer serves.")
+            abstract: "Remove leftover Zest tables and policy routes (run while Zest is stopped, or name the namespaces it no longer serves).")
         @OptionGroup var rules: RuleOptions
         @Option(name: .customLong("netns"), help: "Namespace path (repeatable); default: all of /var/run/netns.")
         var namespaces: [String] = []
