@@ -60,10 +60,12 @@ public final class PodCapture: Sendable {
         return namespaces.map { namespace in
             do {
                 let removed = try thread.run(in: namespace) {
-                    let socket = try NetlinkSocket(bus: NETLINK_NETFILTER)
-                    guard try NftablesProgram.tableExists(options.tableName, socket: socket) else { return false }
+                    let found = try NftablesProgram.tableExists(options.tableName,
+                                                                socket: NetlinkSocket(bus: NETLINK_NETFILTER))
+                    // Also when the table is absent: a crash between the policy route and the
+                    // table leaves the route alone.
                     try PodCapture.removeAll(options)
-                    return true
+                    return found
                 }
                 return LeftoverCleanup(namespace: namespace.label, outcome: removed ? .removed : .nothingFound)
             } catch {

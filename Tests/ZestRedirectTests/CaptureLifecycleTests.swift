@@ -48,6 +48,8 @@ struct CaptureLifecycleTests {
         // A previous Zest run installed rules in the first two and then died.
         let crashed = PodCapture(mode: .zest(CaptureOptions()), thread: thread)
         for ns in namespaces.prefix(2) { try crashed.install(in: NetNamespace(path: ns.path)) }
+        // The third crashed between adding the policy route and the table.
+        try runChecked(["ip", "-n", namespaces[2].name, "rule", "add", "fwmark", "0x111/0xfff", "lookup", "100", "pref", "32764"])
 
         let restarted = PodCapture(mode: .zest(CaptureOptions()), thread: try NetnsThread())
         let handles = try namespaces.map { try NetNamespace(path: $0.path) }
