@@ -21,6 +21,7 @@ struct Zest: ParsableCommand {
             CACommand.self,
             TunnelCommand.self,
             TunnelServerCommand.self,
+            RedirectCommand.self,
         ]
     )
 }
