@@ -1,2 +1,0 @@
-// ZestNode: the node agent: enrollment, per-pod proxy sets, drain.
-// This layer is filled in by its issue; see ../shared/ARCHITECTURE.md §1.
