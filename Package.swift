@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "ZestNode", dependencies: [
             "ZestCore", "ZestReactor", "ZestIdentity", "ZestTLS", "ZestProxy", "ZestPolicy",
             "ZestControl", "ZestRedirect", "ZestTelemetry",
+            "CZestShims", .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(name: "zest", dependencies: [
