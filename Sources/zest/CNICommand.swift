@@ -10,9 +10,9 @@ struct CNICommand: ParsableCommand {
         commandName: "cni",
         abstract: "Enroll pods into a node proxy over ZDS, as istio-cni would.",
         discussion: """
-        Run `zest cni serve` once per node; it listens on the ZDS socket that Zest (or
-        ztunnel) connects to. Then `zest cni add` enrolls a pod by its network namespace and
-        `zest cni del` unenrolls it. Both only edit the pods directory, which `serve` watches:
+        Run `zest cni serve` once per node; it listens on the ZDS socket that Zest (or \
+        ztunnel) connects to. Then `zest cni add` enrolls a pod by its network namespace and \
+        `zest cni del` unenrolls it. Both only edit the pods directory, which `serve` watches: \
         dropping a YAML file there has the same effect.
         """,
         subcommands: [Serve.self, Add.self, Delete.self]
