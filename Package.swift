@@ -59,7 +59,8 @@ let package = Package(
         // The node agent: enrollment (ZDS), per-pod proxy sets, drain.
         .target(name: "ZestNode", dependencies: [
             "ZestCore", "ZestReactor", "ZestIdentity", "ZestTLS", "ZestProxy", "ZestPolicy",
-            "ZestControl", "ZestRedirect", "ZestTelemetry", .product(name: "Yams", package: "Yams"),
+            "ZestControl", "ZestRedirect", "ZestTelemetry",
+            "CZestShims", .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(name: "zest", dependencies: [

@@ -22,6 +22,7 @@ struct Zest: ParsableCommand {
             TunnelCommand.self,
             TunnelServerCommand.self,
             RedirectCommand.self,
+            CNICommand.self,
         ]
     )
 }
