@@ -36,9 +36,11 @@ public struct ConfigLoader: Sendable {
 
     /// Decodes one file's text into `config`, appending errors instead of stopping at the first.
     public func load(text: String, file: String, into config: inout LoadedConfig, errors: inout [ConfigError]) {
-        let documents: [Node]
+        var documents: [Node] = []
         do {
-            documents = Array(try Yams.compose_all(yaml: text))
+            // Yams' `compose_all` sequence stops silently at a syntax error; the parser throws.
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() { documents.append(node) }
         } catch let error as YamlError {
             errors.append(ConfigLoader.syntaxError(error, file: file))
             return
