@@ -16,6 +16,7 @@ struct Zest: ParsableCommand {
         version: ZestVersion.current,
         subcommands: [
             VersionCommand.self,
+            ConfigCommand.self, PolicyCommand.self,
         ]
     )
 }
