@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ZestTLSTests", dependencies: ["ZestTLS", "ZestIdentity", "ZestReactor", "ZestTestSupport"]),
         .testTarget(name: "ZestHBONETests", dependencies: ["ZestHBONE", "ZestTLS", "ZestIdentity", "ZestReactor", "ZestTestSupport"]),
         .testTarget(name: "ZestPolicyTests", dependencies: ["ZestPolicy", "ZestTestSupport"]),
-        .testTarget(name: "ZestControlTests", dependencies: ["ZestControl", "ZestPolicy", "ZestTestSupport"]),
+        .testTarget(name: "ZestControlTests", dependencies: ["ZestControl", "ZestPolicy", "ZestTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZestRedirectTests", dependencies: ["ZestRedirect", "ZestTestSupport"]),
         .testTarget(name: "ZestTelemetryTests", dependencies: ["ZestTelemetry", "ZestTestSupport"]),
         .testTarget(name: "ZestProxyTests", dependencies: ["ZestProxy", "ZestTestSupport"]),

@@ -23,6 +23,7 @@ struct Zest: ParsableCommand {
             TunnelServerCommand.self,
             RedirectCommand.self,
             CNICommand.self,
+            ConfigCommand.self, PolicyCommand.self,
         ]
     )
 }
