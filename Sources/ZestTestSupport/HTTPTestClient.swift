@@ -11,6 +11,7 @@ public struct TestHTTPResponse: Sendable {
 
 public struct TestHTTPError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Sends `request` bytes as they are to 127.0.0.1:`port` (so tests can send malformed input),
