@@ -54,11 +54,12 @@ public func rawHTTPExchange(port: UInt16, _ request: [UInt8], keepOpen: Bool = f
 /// One HTTP/1.1 request to 127.0.0.1:`port`, parsed.
 public func httpRequest(port: UInt16, method: String = "GET", _ target: String,
                         headers: [String: String] = [:], body: String = "") throws -> TestHTTPResponse {
-    var req = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+    // The write side stays open: Go servers (Prometheus) cancel a request whose client half-closed.
+    var req = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (k, v) in headers { req += "\(k): \(v)\r\n" }
     if !body.isEmpty || method == "POST" { req += "Content-Length: \(body.utf8.count)\r\n" }
     req += "\r\n" + body
-    return try parseHTTPResponse(rawHTTPExchange(port: port, Array(req.utf8)))
+    return try parseHTTPResponse(rawHTTPExchange(port: port, Array(req.utf8), keepOpen: true))
 }
 
 /// Splits a raw HTTP/1.x answer into status, headers (lower-cased names) and body.
