@@ -78,6 +78,19 @@ func accessEntry(error: String? = nil) -> AccessLogEntry {
         #expect(LogFormat.fromEnvironment() == .plain)
     }
 
+    @Test func startLevelComesFromRUST_LOGIgnoringTargetDirectives() throws {
+        setenv("RUST_LOG", "debug,access=trace", 1)
+        #expect(try Logger.levelFromEnvironment() == .debug)
+        setenv("RUST_LOG", "access=trace", 1)
+        #expect(try Logger.levelFromEnvironment(default: .warn) == .warn)
+        setenv("RUST_LOG", "off", 1)
+        #expect(try Logger.levelFromEnvironment() == nil)
+        setenv("RUST_LOG", "chatty", 1)
+        #expect(throws: LogLevelError.self) { try Logger.levelFromEnvironment() }
+        unsetenv("RUST_LOG")
+        #expect(try Logger.levelFromEnvironment() == .info)
+    }
+
     @Test func levelsFilterAndOffSilencesEverything() throws {
         let file = try TempLogFile()
         defer { file.remove() }

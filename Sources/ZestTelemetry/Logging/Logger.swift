@@ -83,6 +83,16 @@ public final class Logger: Sendable {
         return l
     }
 
+    /// The start-up level from `RUST_LOG`, ztunnel's variable: its first item without `=`
+    /// (`info` in `info,access=debug`). Per-target directives are not supported and are ignored.
+    /// Unset or empty gives `defaultLevel`.
+    public static func levelFromEnvironment(default defaultLevel: LogLevel? = .info) throws(LogLevelError) -> LogLevel? {
+        guard let raw = getenv("RUST_LOG") else { return defaultLevel }
+        let items = String(cString: raw).split(separator: ",").map(String.init).filter { !$0.contains("=") }
+        guard let first = items.first, !first.trimmingSpaces().isEmpty else { return defaultLevel }
+        return try parseLevel(first)
+    }
+
     /// The current level; nil when logging is off.
     public var level: LogLevel? { LogLevel(rawValue: threshold.load(ordering: .relaxed)) }
 
