@@ -92,6 +92,22 @@ func withServer(_ configure: (inout HTTPServer.Configuration) -> Void = { _ in }
         }
     }
 
+    @Test func headAnswersWithHeadersOnly() throws {
+        try withServer { (port: UInt16) throws in
+            let raw = try rawHTTPExchange(port: port, Array("HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n".utf8), keepOpen: true)
+            let r = try parseHTTPResponse(raw)
+            #expect(r.status == 200 && r.body.isEmpty)
+            #expect(r.headers["content-length"] == String("HEAD /x q= body=0\n".utf8.count))
+        }
+    }
+
+    @Test func anyAddressListenerIsDualStack() throws {
+        let server = try HTTPServer(.init(address: SocketAddress(ip: .anyV6, port: 0))) { _ in .text(200, "both\n") }
+        defer { server.stop() }
+        #expect(server.localAddress.ip == .anyV6)
+        #expect(try httpRequest(port: server.localAddress.port, "/").body == "both\n")
+    }
+
     @Test func bindingATakenPortFailsWithAnOperatorReadableError() throws {
         let first = try HTTPServer(.init(address: SocketAddress(ip: .loopbackV4, port: 0))) { _ in .text(200, "") }
         defer { first.stop() }

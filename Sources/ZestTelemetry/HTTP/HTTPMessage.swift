@@ -55,13 +55,13 @@ public struct HTTPResponse: Sendable {
         text(404, "no such endpoint: \(path)\n")
     }
 
-    /// The bytes on the wire.
-    func serialized() -> [UInt8] {
+    /// The bytes on the wire; an answer to HEAD has the headers of the full answer and no body.
+    func serialized(includeBody: Bool = true) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
         head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
         for h in headers { head += "\(h.name): \(h.value)\r\n" }
         head += "\r\n"
-        return Array(head.utf8) + body
+        return Array(head.utf8) + (includeBody ? body : [])
     }
 
     static func reason(_ status: Int) -> String {

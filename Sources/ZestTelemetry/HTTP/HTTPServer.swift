@@ -77,6 +77,9 @@ struct HTTPServerLoop {
     let config: HTTPServer.Configuration
     let handler: HTTPHandler
     var connections: [Int32: HTTPServerConnection] = [:]
+    /// Set when accept failed for lack of descriptors: the listener is left alone until then
+    /// instead of spinning on a socket that stays readable.
+    var acceptPausedUntil: ContinuousClock.Instant?
     let clock = ContinuousClock()
 
     init(listenFD: Int32, wakeFD: Int32, config: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
@@ -88,8 +91,10 @@ struct HTTPServerLoop {
 
     mutating func run(stopping: StopFlag) {
         while !stopping.isSet {
+            if let until = acceptPausedUntil, clock.now >= until { acceptPausedUntil = nil }
+            let listening = acceptPausedUntil == nil
             var pfds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                        pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+                        pollfd(fd: listening ? listenFD : -1, events: Int16(POLLIN), revents: 0)]
             for (fd, c) in connections {
                 pfds.append(pollfd(fd: fd, events: Int16(c.wantsWrite ? POLLOUT : POLLIN), revents: 0))
             }
@@ -106,7 +111,8 @@ struct HTTPServerLoop {
     }
 
     private func timeoutMillis() -> Int32 {
-        guard let next = connections.values.map(\.deadline).min() else { return 1000 }
+        let deadlines = connections.values.map(\.deadline) + (acceptPausedUntil.map { [$0] } ?? [])
+        guard let next = deadlines.min() else { return 1000 }
         let left = clock.now.duration(to: next)
         let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1
         return Int32(max(0, min(1000, ms)))
@@ -115,7 +121,12 @@ struct HTTPServerLoop {
     private mutating func acceptAll(now: ContinuousClock.Instant) {
         while true {
             let fd = accept(listenFD, nil, nil)
-            if fd < 0 { return }
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    acceptPausedUntil = now + .milliseconds(100)
+                }
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             if connections.count >= config.maxConnections {

@@ -48,7 +48,7 @@ struct HTTPServerConnection {
                 }
                 return !peerDone
             case .complete(let request):
-                respond(handler(request), now: now, lingerTimeout: lingerTimeout)
+                respond(handler(request), now: now, lingerTimeout: lingerTimeout, includeBody: request.method != "HEAD")
             case .invalid(let status, let reason):
                 respond(.text(status, reason + "\n"), now: now, lingerTimeout: lingerTimeout)
             }
@@ -70,8 +70,9 @@ struct HTTPServerConnection {
         return flush(now: now, lingerTimeout: lingerTimeout)
     }
 
-    private mutating func respond(_ response: HTTPResponse, now: ContinuousClock.Instant, lingerTimeout: Duration) {
-        output = response.serialized()
+    private mutating func respond(_ response: HTTPResponse, now: ContinuousClock.Instant, lingerTimeout: Duration,
+                                  includeBody: Bool = true) {
+        output = response.serialized(includeBody: includeBody)
         written = 0
         phase = .writing
         deadline = now + lingerTimeout
