@@ -49,6 +49,18 @@ public struct TrafficLabels: Hashable, Sendable {
         self.reporter = reporter
     }
 
+    /// Hashes only the fields that usually tell label sets apart; equal sets still hash
+    /// equally (a subset of what `==` compares), and resolving a connection's slot costs
+    /// a quarter of hashing all 27 strings.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(reporter)
+        hasher.combine(sourceWorkload)
+        hasher.combine(sourcePrincipal)
+        hasher.combine(destinationWorkload)
+        hasher.combine(destinationService)
+        hasher.combine(responseFlags)
+    }
+
     /// The label names, in the order ztunnel writes them.
     public static let names = [
         "reporter", "source_workload", "source_canonical_service", "source_canonical_revision",
