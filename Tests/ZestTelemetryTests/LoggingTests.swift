@@ -124,3 +124,27 @@ func accessEntry(error: String? = nil) -> AccessLogEntry {
         }
     }
 }
+
+@Suite struct ConnectionTelemetryTests {
+    @Test func countsLiveBytesAndLogsTotalsAndDurationAtClose() throws {
+        let file = try TempLogFile()
+        defer { file.remove() }
+        let registry = MetricsRegistry(buildTag: "t")
+        let shard = registry.traffic.makeShard()
+        let key = labels(.destination, from: "orders-api", to: "payments-api")
+        let start = ContinuousClock.now
+        var conn = ConnectionTelemetry(shard: shard, labels: key, now: start)
+        conn.received(100)
+        conn.sent(7)
+        conn.received(23)
+        #expect(registry.traffic.totals()[key] == {
+            var t = TrafficTotals(); t.opened = 1; t.receivedBytes = 123; t.sentBytes = 7; return t
+        }())
+        let entry = AccessLogEntry(source: SocketAddress("10.0.1.5:4000")!, destination: SocketAddress("10.0.2.7:15008")!,
+                                   direction: .inbound)
+        conn.close(AccessLog(logger: Logger(sink: file.sink, format: .plain)), entry, now: start + .milliseconds(42))
+        #expect(registry.traffic.totals()[key]?.closed == 1)
+        let line = file.contents()
+        #expect(line.contains("bytes_sent=7 bytes_recv=123 duration=\"42ms\""))
+    }
+}
