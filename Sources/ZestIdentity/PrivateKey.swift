@@ -28,13 +28,15 @@ public final class PrivateKey: @unchecked Sendable {
     /// Parses a PEM private key (PKCS#8, SEC1 or PKCS#1; `PEM_read_bio_PrivateKey`).
     public convenience init(pem: [UInt8], source: String) throws(IdentityError) {
         clearOpenSSLErrors()
+        // OpenSSL 3's decoder reports a missing block only as "unsupported"; say it plainly.
+        guard String(decoding: pem, as: UTF8.self).contains("PRIVATE KEY-----") else {
+            throw .malformedPEM(source: source, expected: "a private key",
+                                detail: "no '-----BEGIN PRIVATE KEY-----' block was found")
+        }
         let key = try withMemoryBIO(pem) { bio throws(IdentityError) -> OpaquePointer in
             guard let k = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-                let errors = takeOpenSSLErrors()
-                let detail = errors.contains("no start line")
-                    ? "no '-----BEGIN PRIVATE KEY-----' block was found"
-                    : "the key is corrupt or encrypted (\(errors))"
-                throw .malformedPEM(source: source, expected: "a private key", detail: detail)
+                throw .malformedPEM(source: source, expected: "a private key",
+                                    detail: "the key is corrupt or encrypted (\(takeOpenSSLErrors()))")
             }
             return k
         }

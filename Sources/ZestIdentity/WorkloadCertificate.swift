@@ -45,4 +45,12 @@ public struct WorkloadCertificate: Sendable {
     /// Leaf followed by intermediates, in PEM (what `--cert` files hold).
     public var chainPEM: String { ([leaf] + intermediates).map(\.pem).joined() }
     public var rootsPEM: String { roots.map(\.pem).joined() }
+
+    /// Writes the chain (leaf + intermediates), the key (mode 0600) and the roots as PEM files,
+    /// each atomically, in the layout `FileCertificateProvider` and `--cert/--key/--ca` read.
+    public func writePEMFiles(chain chainPath: String, key keyPath: String, roots rootsPath: String) throws(IdentityError) {
+        try writeFileAtomically(keyPath, privateKey.pemPKCS8(), mode: 0o600)
+        try writeFileAtomically(chainPath, chainPEM, mode: 0o644)
+        try writeFileAtomically(rootsPath, rootsPEM, mode: 0o644)
+    }
 }

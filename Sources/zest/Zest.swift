@@ -18,8 +18,12 @@ struct Zest: ParsableCommand {
             VersionCommand.self,
             RelayCommand.self,
             DemoCommand.self,
+            CACommand.self,
             TunnelCommand.self,
             TunnelServerCommand.self,
+            RedirectCommand.self,
+            CNICommand.self,
+            ConfigCommand.self, PolicyCommand.self,
         ]
     )
 }
