@@ -141,10 +141,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """Resident memory in KiB: VmRSS (all pages, shared libraries included) or RssAnon (private heap)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -204,6 +205,7 @@ def main():
         pids = {v: [procs[n].pid for n in names] for v, names in pair.items()}
         time.sleep(1)
         idle_rss = {v: [rss_kib(p) for p in ps] for v, ps in pids.items()}
+        idle_anon = {v: [rss_kib(p, "RssAnon") for p in ps] for v, ps in pids.items()}
 
         count = int(opts.gib * (1 << 30))
         res = {v: {"mbps": [], "cpu": [], "p50": [], "p99": [], "cps": []} for v in PORTS}
@@ -246,6 +248,8 @@ def main():
         print(f"| connect-per-request (conn/s, sequential) | {p['cps']:.0f} | {z['cps']:.0f} | {e['cps']:.0f} | {z['cps'] / e['cps']:.2f}× | ≥ 2× |")
         print(f"| idle RSS per process (MiB: client, server) | – | {idle_rss['zest'][0] / 1024:.1f}, {idle_rss['zest'][1] / 1024:.1f} | "
               f"{idle_rss['envoy'][0] / 1024:.1f}, {idle_rss['envoy'][1] / 1024:.1f} | – | ≤ 12 MiB |")
+        print(f"| idle anonymous RSS per process (MiB: client, server) | – | {idle_anon['zest'][0] / 1024:.1f}, {idle_anon['zest'][1] / 1024:.1f} | "
+              f"{idle_anon['envoy'][0] / 1024:.1f}, {idle_anon['envoy'][1] / 1024:.1f} | – | – |")
         print(f"| RSS growth per idle tunnel, both proxies (KiB) | – | {growth['zest']:.1f} | {growth['envoy']:.1f} | "
               f"{growth['zest'] / growth['envoy']:.2f}× | ≤ 4 KiB |")
         print("\nraw:", {v: {k: [round(x, 2) for x in xs] for k, xs in r.items()} for v, r in res.items()})

@@ -46,3 +46,29 @@ import Testing
         }
     }
 }
+
+@Suite struct HeldBytesTests {
+    @Test func heldBytesComeOutInOrderWhateverTheConsumerTakes() {
+        var held = HeldBytes()
+        let data = payload(100_000, seed: 5)
+        var out: [UInt8] = []
+        var fed = 0
+        var step = 0
+        while out.count < data.count {
+            if fed < data.count {
+                let n = min(7_000, data.count - fed)
+                data[fed..<(fed + n)].withUnsafeBytes { held.append($0) }
+                fed += n
+            }
+            step += 1
+            let limit = step % 3 == 0 ? 0 : 5_000   // sometimes the consumer takes nothing
+            _ = held.take { bytes in
+                let n = min(bytes.count, limit)
+                out.append(contentsOf: bytes.prefix(n))
+                return n
+            }
+        }
+        #expect(out == data)
+        #expect(held.isEmpty && held.count == 0)
+    }
+}
