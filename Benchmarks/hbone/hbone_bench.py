@@ -14,6 +14,7 @@ Prints a Markdown table of medians and the ratios the issue asks for."""
 import argparse
 import glob
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -263,6 +264,7 @@ def main():
                 pr.kill()
         for ns in (A, B):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
