@@ -35,6 +35,7 @@ import ZestTestSupport
 
     static let serverCases: [ServerCase] = [
         .init(name: "good pair", clientLeaf: .clientGood, extraArgs: ["-alpn", "h2"], rejection: nil, alert: nil),
+        .init(name: "h2 among other protocols", clientLeaf: .clientGood, extraArgs: ["-alpn", "http/1.1,h2"], rejection: nil, alert: nil),
         .init(name: "client cert from another root", clientLeaf: .clientOtherRoot, extraArgs: ["-alpn", "h2"], rejection: .chainInvalid, alert: TLSAlert.unknownCA),
         .init(name: "foreign trust domain", clientLeaf: .clientForeignTD, extraArgs: ["-alpn", "h2"], rejection: .trustDomainMismatch, alert: TLSAlert.handshakeFailure),
         .init(name: "expired client leaf", clientLeaf: .expired, extraArgs: ["-alpn", "h2"], rejection: .chainInvalid, alert: TLSAlert.certificateExpired),
