@@ -59,7 +59,8 @@ let package = Package(
         // The node agent: enrollment (ZDS), per-pod proxy sets, drain.
         .target(name: "ZestNode", dependencies: [
             "ZestCore", "ZestReactor", "ZestIdentity", "ZestTLS", "ZestProxy", "ZestPolicy",
-            "ZestControl", "ZestRedirect", "ZestTelemetry", .product(name: "Yams", package: "Yams"),
+            "ZestControl", "ZestRedirect", "ZestTelemetry",
+            "CZestShims", .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(name: "zest", dependencies: [
@@ -77,7 +78,7 @@ let package = Package(
         .testTarget(name: "ZestTLSTests", dependencies: ["ZestTLS", "ZestIdentity", "ZestReactor", "ZestTestSupport"]),
         .testTarget(name: "ZestHBONETests", dependencies: ["ZestHBONE", "ZestTLS", "ZestIdentity", "ZestReactor", "ZestTestSupport"]),
         .testTarget(name: "ZestPolicyTests", dependencies: ["ZestPolicy", "ZestTestSupport"]),
-        .testTarget(name: "ZestControlTests", dependencies: ["ZestControl", "ZestPolicy", "ZestTestSupport"]),
+        .testTarget(name: "ZestControlTests", dependencies: ["ZestControl", "ZestPolicy", "ZestTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZestRedirectTests", dependencies: ["ZestRedirect", "ZestTestSupport"]),
         .testTarget(name: "ZestTelemetryTests", dependencies: ["ZestTelemetry", "ZestTestSupport"]),
         .testTarget(name: "ZestProxyTests", dependencies: ["ZestProxy", "ZestTestSupport"]),

@@ -3,5 +3,6 @@
 #include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
 #include <libmnl/libmnl.h>
 #endif

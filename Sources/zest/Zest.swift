@@ -20,6 +20,11 @@ struct Zest: ParsableCommand {
             DemoCommand.self,
             CACommand.self,
             TLSBenchCommand.self,
+            TunnelCommand.self,
+            TunnelServerCommand.self,
+            RedirectCommand.self,
+            CNICommand.self,
+            ConfigCommand.self, PolicyCommand.self,
         ]
     )
 }

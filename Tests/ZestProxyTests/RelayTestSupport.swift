@@ -104,36 +104,54 @@ struct RelayProcessError: Error, CustomStringConvertible {
     var description: String { text }
 }
 
-/// A `zest relay` child process, stopped with SIGTERM by `stop()`.
+/// A `zest relay` child process, stopped with SIGTERM by `stop()`. Started with `posix_spawn`
+/// rather than Foundation's `Process`, whose descriptor scan trips AddressSanitizer.
 final class RelayProcess {
-    let process = Process()
+    let pid: pid_t
     let listenAddress: SocketAddress
-    private let output = Pipe()
+    private let output: Int32
+    private var running = true
 
     init(to upstream: SocketAddress, workers: Int = 1, extra: [String] = []) throws {
-        process.executableURL = URL(fileURLWithPath: try zestBinary())
-        process.arguments = ["relay", "--listen", "127.0.0.1:0", "--to", upstream.description, "--workers", "\(workers)"] + extra
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The first line names the bound address: "zest relay: listening on 127.0.0.1:PORT, ...".
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        let argv = [try zestBinary(), "relay", "--listen", "127.0.0.1:0", "--to", upstream.description,
+                    "--workers", "\(workers)"] + extra
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw SyscallError("pipe", errno: errno) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, argv[0], &actions, nil, cArgs, environ)
+        close(fds[1])
+        guard rc == 0 else {
+            close(fds[0])
+            throw SyscallError("posix_spawn", errno: rc)
         }
-        let text = String(decoding: line, as: UTF8.self)
+        pid = child
+        output = fds[0]
+        // The first line names the bound address: "zest relay: listening on 127.0.0.1:PORT, ...".
+        var text = ""
+        var byte: UInt8 = 0
+        var pfd = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+        while !text.hasSuffix("\n"), poll(&pfd, 1, 10_000) == 1, read(output, &byte, 1) == 1 {
+            text.unicodeScalars.append(UnicodeScalar(byte))
+        }
         guard let range = text.range(of: "listening on "),
               let address = SocketAddress(text[range.upperBound...].prefix { $0 != "," && $0 != "\n" }) else {
-            process.terminate()
+            kill(child, SIGKILL)
+            waitpid(child, nil, 0)
+            close(output)
+            running = false
             throw RelayProcessError(text: "zest relay printed no listen address: \(text)")
         }
         listenAddress = address
     }
-
-    var pid: Int32 { process.processIdentifier }
 
     /// Resident memory of the relay (`VmRSS` in /proc/<pid>/status), in bytes.
     func residentBytes() -> Int {
@@ -148,11 +166,18 @@ final class RelayProcess {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
+    /// SIGTERM, then waits (bounded; SIGKILL after 10 s) and reaps the child.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        guard running else { return }
+        running = false
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        let exited = waitUntil(timeout: .seconds(10)) { waitpid(pid, &status, WNOHANG) == pid }
+        if !exited {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
         }
+        close(output)
     }
 
     deinit { stop() }

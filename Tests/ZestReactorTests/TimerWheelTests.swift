@@ -72,6 +72,7 @@ final class Recorder: TimerHandler {
         _ = wheel.schedule(at: 10 * ms, r)
         for t in 1...100 { wheel.advance(to: UInt64(t) * ms) }
         #expect(r.fired.count == 4)
+        r.onFire = nil
     }
 
     @Test func timeUntilNextIsALowerBoundOnTheNextDeadline() {

@@ -33,5 +33,6 @@ int zest_const_IPV6_TRANSPARENT(void);
 int zest_const_SO_MARK(void);
 int zest_const_SO_REUSEPORT(void);
 int zest_const_F_SETPIPE_SZ(void);
+#include "CZestShims+Unix.h"
 
 #endif

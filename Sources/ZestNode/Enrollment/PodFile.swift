@@ -1,0 +1,107 @@
+import Foundation
+import Yams
+
+/// A pod to enroll, as `zest cni` reads it from a small YAML (or JSON) file:
+///
+/// ```yaml
+/// uid: 0e5f1c9a-1111-4222-8333-444455556666   # optional; defaults to the file name
+/// name: web-0
+/// namespace: shop
+/// serviceAccount: web                          # optional; defaults to "default"
+/// netns: /var/run/netns/web-0                  # the pod's network namespace
+/// ```
+public struct PodFile: Equatable, Sendable {
+    public var uid: PodUID
+    public var info: WorkloadInfo
+    public var netnsPath: String
+
+    public init(uid: PodUID, info: WorkloadInfo, netnsPath: String) {
+        self.uid = uid
+        self.info = info
+        self.netnsPath = netnsPath
+    }
+
+    public enum Error: Swift.Error, Equatable, Sendable, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        case notAMapping(path: String)
+        case missing(key: String, path: String)
+        case notAString(key: String, path: String)
+        case badUID(String, path: String)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let p, let r): return "cannot read pod file \(p): \(r)"
+            case .notAMapping(let p): return "pod file \(p) must be a mapping of uid, name, namespace, serviceAccount, netns"
+            case .missing(let k, let p): return "pod file \(p) lacks '\(k)'"
+            case .notAString(let k, let p): return "'\(k)' in pod file \(p) must be a non-empty string"
+            case .badUID(let u, let p): return "uid '\(u)' in pod file \(p) may hold only A-Z a-z 0-9 . _ - (at most 128)"
+            }
+        }
+    }
+
+    /// File extensions `zest cni serve` reads from its pods directory.
+    public static let extensions: Set<String> = ["yaml", "yml", "json"]
+
+    /// Parses a pod file's text; `path` names it in errors and gives the default uid.
+    public init(parsing text: String, path: String) throws(Error) {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch { throw .unreadable(path: path, reason: "\(error)") }
+        guard let map = node as? [String: Any] else { throw .notAMapping(path: path) }
+        func string(_ keys: [String], default fallback: String? = nil) throws(Error) -> String {
+            guard let key = keys.first(where: { map[$0] != nil }) else {
+                guard let fallback else { throw .missing(key: keys[0], path: path) }
+                return fallback
+            }
+            guard let value = map[key] as? String, !value.isEmpty else { throw .notAString(key: key, path: path) }
+            return value
+        }
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let uid = try string(["uid"], default: stem)
+        guard PodFile.isValidUID(uid) else { throw .badUID(uid, path: path) }
+        self.init(uid: PodUID(uid),
+                  info: WorkloadInfo(name: try string(["name"]), namespace: try string(["namespace"]),
+                                     serviceAccount: try string(["serviceAccount", "service_account"], default: "default")),
+                  netnsPath: try string(["netns"]))
+    }
+
+    /// Reads and parses one file.
+    public init(contentsOf path: String) throws(Error) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        try self.init(parsing: text, path: path)
+    }
+
+    /// The file's text, in the format `init(parsing:path:)` reads.
+    public var yaml: String {
+        """
+        uid: \(quoted(uid.rawValue))
+        name: \(quoted(info.name))
+        namespace: \(quoted(info.namespace))
+        serviceAccount: \(quoted(info.serviceAccount))
+        netns: \(quoted(netnsPath))
+
+        """
+    }
+
+    /// Uids double as file names, so they are restricted to a safe alphabet.
+    public static func isValidUID(_ uid: String) -> Bool {
+        !uid.isEmpty && uid.utf8.count <= 128 && uid != "." && uid != ".."
+            && uid.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+}
+
+/// A YAML double-quoted scalar, so names with ':' or '#' survive the round trip.
+private func quoted(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,122 @@
+import ZestCore
+
+/// One immutable snapshot of the mesh: workloads, services with their endpoints, and
+/// policies, indexed for the lookups a connection needs. Built on the control thread,
+/// published whole (see `MeshStateCell`), read by workers without locks.
+public final class MeshState: Sendable {
+    /// A Service endpoint: a workload and its port map for that Service.
+    public struct Endpoint: Sendable, Hashable {
+        public let workload: Int32
+        public let ports: [UInt16: UInt16]
+        public let status: HealthStatus
+    }
+
+    public let workloads: [Workload]
+    public let services: [Service]
+    public let policies: PolicySet
+
+    private let workloadByUID: [String: Int32]
+    private let workloadByAddress: [NetworkAddress: Int32]
+    private let servicesByVIP: [NetworkAddress: [Int32]]
+    /// CIDR VIPs, longest prefix first.
+    private let cidrServices: [(vip: NetworkCIDR, service: Int32)]
+    private let serviceByKey: [NamespacedHostname: Int32]
+    private let endpointsByService: [[Endpoint]]
+
+    /// Builds the indexes. The first workload with a uid wins; when two workloads share an
+    /// address, a Pod is preferred over other kinds, then an HBONE workload (as ztunnel does).
+    public init(workloads: [Workload] = [], services: [Service] = [], policies: PolicySet = PolicySet()) {
+        var byUID: [String: Int32] = [:], byAddress: [NetworkAddress: Int32] = [:]
+        byUID.reserveCapacity(workloads.count)
+        byAddress.reserveCapacity(workloads.count)
+        var kept: [Workload] = []
+        kept.reserveCapacity(workloads.count)
+        for w in workloads where byUID[w.uid] == nil {
+            let i = Int32(kept.count)
+            kept.append(w)
+            byUID[w.uid] = i
+            for ip in w.addresses {
+                let key = NetworkAddress(network: w.network, ip: ip)
+                if let other = byAddress[key], MeshState.rank(kept[Int(other)]) >= MeshState.rank(w) { continue }
+                byAddress[key] = i
+            }
+        }
+        var byVIP: [NetworkAddress: [Int32]] = [:], cidrs: [(NetworkCIDR, Int32)] = [], byKey: [NamespacedHostname: Int32] = [:]
+        var keptServices: [Service] = []
+        for s in services where byKey[s.key] == nil {
+            let i = Int32(keptServices.count)
+            keptServices.append(s)
+            byKey[s.key] = i
+            for vip in s.vips { byVIP[vip, default: []].append(i) }
+            for c in s.cidrVIPs { cidrs.append((c, i)) }
+        }
+        cidrs.sort { $0.0.cidr.prefixLength > $1.0.cidr.prefixLength }
+        var endpoints = [[Endpoint]](repeating: [], count: keptServices.count)
+        for (wi, w) in kept.enumerated() {
+            for (key, ports) in w.services {
+                guard let si = byKey[key] else { continue }
+                endpoints[Int(si)].append(Endpoint(workload: Int32(wi), ports: ports, status: w.status))
+            }
+        }
+        for (si, s) in keptServices.enumerated() {
+            for e in s.endpoints {
+                guard let wi = byUID[e.workloadUID] else { continue }
+                endpoints[si].removeAll { $0.workload == wi }
+                endpoints[si].append(Endpoint(workload: wi, ports: e.ports, status: e.status))
+            }
+        }
+        self.workloads = kept
+        self.services = keptServices
+        self.policies = policies
+        self.workloadByUID = byUID
+        self.workloadByAddress = byAddress
+        self.servicesByVIP = byVIP
+        self.cidrServices = cidrs.map { (vip: $0.0, service: $0.1) }
+        self.serviceByKey = byKey
+        self.endpointsByService = endpoints
+    }
+
+    private static func rank(_ w: Workload) -> Int {
+        (w.uid.contains("/Pod/") ? 2 : 0) + (w.tunnelProtocol == .hbone ? 1 : 0)
+    }
+
+    public func workload(uid: String) -> Workload? { workloadByUID[uid].map { workloads[Int($0)] } }
+
+    public func workload(at address: NetworkAddress) -> Workload? {
+        workloadByAddress[address].map { workloads[Int($0)] }
+    }
+
+    public func service(named key: NamespacedHostname) -> Service? { serviceIndex(named: key).map { services[$0] } }
+
+    /// The Service reached by dialing `vip` from a client in `clientNamespace`: exact VIPs
+    /// first (client's namespace, then `canonical`, then the first declared), then CIDR VIPs
+    /// (client's namespace, then longest prefix, then `canonical`).
+    public func service(at vip: NetworkAddress, clientNamespace: String?) -> Service? {
+        serviceIndex(at: vip, clientNamespace: clientNamespace).map { services[$0] }
+    }
+
+    /// The endpoints of a Service, healthy or not, in declaration order.
+    public func endpoints(of service: Service) -> [Endpoint] {
+        serviceIndex(named: service.key).map { endpointsByService[$0] } ?? []
+    }
+
+    func serviceIndex(named key: NamespacedHostname) -> Int? { serviceByKey[key].map(Int.init) }
+
+    func endpoints(ofServiceAt index: Int) -> [Endpoint] { endpointsByService[index] }
+
+    func serviceIndex(at vip: NetworkAddress, clientNamespace: String?) -> Int? {
+        if let candidates = servicesByVIP[vip] {
+            if candidates.count == 1 { return Int(candidates[0]) }
+            if let ns = clientNamespace, let i = candidates.first(where: { services[Int($0)].namespace == ns }) { return Int(i) }
+            if let i = candidates.first(where: { services[Int($0)].canonical }) { return Int(i) }
+            return Int(candidates[0])
+        }
+        var best: (index: Int32, rank: (Int, Int, Int))?
+        for (c, i) in cidrServices where c.network == vip.network && c.cidr.contains(vip.ip) {
+            let s = services[Int(i)]
+            let rank = (s.namespace == clientNamespace ? 1 : 0, c.cidr.prefixLength, s.canonical ? 1 : 0)
+            if best == nil || rank > best!.rank { best = (i, rank) }
+        }
+        return best.map { Int($0.index) }
+    }
+}

@@ -1,0 +1,95 @@
+import ZestCore
+
+/// How a workload accepts mesh traffic: HBONE on port 15008, or plain TCP (not in the mesh).
+public enum TunnelProtocol: String, Sendable, Hashable {
+    case hbone = "HBONE"
+    case tcp = "TCP"
+}
+
+/// Whether a workload may receive load-balanced traffic.
+public enum HealthStatus: String, Sendable, Hashable {
+    case healthy = "Healthy"
+    case unhealthy = "Unhealthy"
+}
+
+/// Where a waypoint proxy is reached: a workload address or a Service hostname, plus the
+/// port on which it accepts HBONE (15008 unless said otherwise).
+public struct Waypoint: Hashable, Sendable, CustomStringConvertible {
+    public enum Destination: Hashable, Sendable {
+        case address(NetworkAddress)
+        case hostname(NamespacedHostname)
+    }
+
+    public var destination: Destination
+    public var hbonePort: UInt16
+
+    public init(_ destination: Destination, hbonePort: UInt16 = 15008) {
+        self.destination = destination
+        self.hbonePort = hbonePort
+    }
+
+    public var description: String {
+        switch destination {
+        case .address(let a): return "\(a):\(hbonePort)"
+        case .hostname(let h): return "\(h):\(hbonePort)"
+        }
+    }
+}
+
+/// A pod or VM as the mesh knows it (ztunnel's `Workload`), plus the pod's labels so that
+/// AuthorizationPolicy selectors can be matched locally.
+public struct Workload: Hashable, Sendable {
+    public var uid: String
+    public var name: String
+    public var namespace: String
+    public var serviceAccount: String
+    public var trustDomain: String
+    public var addresses: [IPAddress]
+    public var network: String
+    public var node: String
+    public var tunnelProtocol: TunnelProtocol
+    public var status: HealthStatus
+    /// Relative weight in load balancing (ztunnel's `capacity`, default 1; 0 receives nothing).
+    public var capacity: UInt32
+    public var waypoint: Waypoint?
+    /// The Services this workload backs: service port → target port (0 = the Service's own
+    /// target port).
+    public var services: [NamespacedHostname: [UInt16: UInt16]]
+    public var labels: [String: String]
+    /// Policies bound to this workload by name (`namespace/name`), as istiod sends them.
+    public var authorizationPolicies: [String]
+
+    public init(uid: String, name: String, namespace: String, serviceAccount: String = "default",
+                trustDomain: String = "cluster.local", addresses: [IPAddress], network: String = "",
+                node: String = "", tunnelProtocol: TunnelProtocol = .hbone, status: HealthStatus = .healthy,
+                capacity: UInt32 = 1, waypoint: Waypoint? = nil,
+                services: [NamespacedHostname: [UInt16: UInt16]] = [:], labels: [String: String] = [:],
+                authorizationPolicies: [String] = []) {
+        self.uid = uid
+        self.name = name
+        self.namespace = namespace
+        self.serviceAccount = serviceAccount
+        self.trustDomain = trustDomain
+        self.addresses = addresses
+        self.network = network
+        self.node = node
+        self.tunnelProtocol = tunnelProtocol
+        self.status = status
+        self.capacity = capacity
+        self.waypoint = waypoint
+        self.services = services
+        self.labels = labels
+        self.authorizationPolicies = authorizationPolicies
+    }
+
+    /// The workload's SPIFFE identity, or nil when its names are not valid SPIFFE segments
+    /// (the loaders reject such workloads, so nil means a hand-built value).
+    public var identity: SpiffeID? {
+        try? SpiffeID(trustDomain: trustDomain, namespace: namespace, serviceAccount: serviceAccount)
+    }
+
+    /// True when every `key: value` of `selector` is among this workload's labels.
+    public func matches(selector: [String: String]) -> Bool {
+        selector.allSatisfy { labels[$0.key] == $0.value }
+    }
+}

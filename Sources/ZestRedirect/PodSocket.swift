@@ -1,0 +1,125 @@
+internal import CZestShims
+import Glibc
+import ZestCore
+
+/// How to open a socket inside a pod namespace. Every such socket carries `PacketMark.zestSocket`,
+/// so the pod's capture rules let it through.
+public struct PodSocketOptions: Sendable {
+    /// `SOCK_NONBLOCK`, for sockets handed to an event loop.
+    public var nonBlocking = true
+    /// `SO_REUSEPORT`, so each worker can bind its own listener on the same port.
+    public var reusePort = false
+    /// `IP_TRANSPARENT`/`IPV6_TRANSPARENT`, to bind a connecting socket to the client's address.
+    public var transparent = false
+    public init() {}
+}
+
+extension NetnsThread {
+    /// Opens a TCP listener bound to `address` inside `namespace` (`socket`, `setsockopt(SO_MARK,
+    /// SO_REUSEADDR[, SO_REUSEPORT])`, `bind`, `listen`). The caller owns the returned descriptor.
+    public func openListener(in namespace: NetNamespace, address: SocketAddress, backlog: Int32 = 1024,
+                             options: PodSocketOptions = PodSocketOptions()) throws -> FileDescriptor {
+        try run(in: namespace) {
+            let fd = try makeMarkedSocket(family: address.ip, options: options, for: address)
+            do {
+                try setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", address)
+                if options.reusePort {
+                    try setIntOption(fd, SOL_SOCKET, zest_const_SO_REUSEPORT(), 1, "SO_REUSEPORT", address)
+                }
+                try bindSocket(fd, address)
+                guard listen(fd, backlog) == 0 else {
+                    throw RedirectError.socket(call: "listen", address: "\(address)", errno: errno)
+                }
+            } catch {
+                close(fd)
+                throw error
+            }
+            return FileDescriptor(rawValue: fd)
+        }
+    }
+
+    /// Opens an unconnected TCP socket inside `namespace` for dialling `destination`, optionally
+    /// bound to `source` (with `options.transparent` this may be a foreign client address). The
+    /// caller connects it; with `connectNow` the socket is connected here (blocking unless
+    /// nonblocking, where `EINPROGRESS` is accepted).
+    public func openConnectingSocket(in namespace: NetNamespace, to destination: SocketAddress,
+                                     from source: SocketAddress? = nil, connectNow: Bool = false,
+                                     options: PodSocketOptions = PodSocketOptions()) throws -> FileDescriptor {
+        try run(in: namespace) {
+            let fd = try makeMarkedSocket(family: destination.ip, options: options, for: destination)
+            do {
+                if let source { try bindSocket(fd, source) }
+                if connectNow {
+                    let rc = withSockaddr(destination) { connect(fd, $0, $1) }
+                    if rc != 0 && !(options.nonBlocking && errno == EINPROGRESS) {
+                        throw RedirectError.socket(call: "connect", address: "\(destination)", errno: errno)
+                    }
+                }
+            } catch {
+                close(fd)
+                throw error
+            }
+            return FileDescriptor(rawValue: fd)
+        }
+    }
+}
+
+private func makeMarkedSocket(family ip: IPAddress, options: PodSocketOptions,
+                              for address: SocketAddress) throws -> Int32 {
+    var type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
+    if options.nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
+    let fd = socket(ip.isIPv4 ? AF_INET : AF_INET6, type, Int32(IPPROTO_TCP))
+    guard fd >= 0 else { throw RedirectError.socket(call: "socket", address: "\(address)", errno: errno) }
+    do {
+        try setIntOption(fd, SOL_SOCKET, zest_const_SO_MARK(), Int32(bitPattern: PacketMark.zestSocket.value),
+                         "SO_MARK", address)
+        if options.transparent {
+            if ip.isIPv4 {
+                try setIntOption(fd, Int32(IPPROTO_IP), zest_const_IP_TRANSPARENT(), 1, "IP_TRANSPARENT", address)
+            } else {
+                try setIntOption(fd, Int32(IPPROTO_IPV6), zest_const_IPV6_TRANSPARENT(), 1, "IPV6_TRANSPARENT", address)
+            }
+        }
+    } catch {
+        close(fd)
+        throw error
+    }
+    return fd
+}
+
+private func setIntOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32,
+                          _ label: String, _ address: SocketAddress) throws {
+    var v = value
+    guard setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+        throw RedirectError.socket(call: "setsockopt(\(label))", address: "\(address)", errno: errno)
+    }
+}
+
+private func bindSocket(_ fd: Int32, _ address: SocketAddress) throws {
+    guard withSockaddr(address, { bind(fd, $0, $1) }) == 0 else {
+        throw RedirectError.socket(call: "bind", address: "\(address)", errno: errno)
+    }
+}
+
+/// Calls `body` with `address` as a `sockaddr_in`/`sockaddr_in6`.
+func withSockaddr<R>(_ address: SocketAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    switch address.ip {
+    case .v4(let a):
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = address.port.bigEndian
+        sin.sin_addr.s_addr = a.bigEndian
+        return withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    case .v6:
+        var sin6 = sockaddr_in6()
+        sin6.sin6_family = sa_family_t(AF_INET6)
+        sin6.sin6_port = address.port.bigEndian
+        let bytes = address.ip.bytes
+        withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: bytes) }
+        return withUnsafePointer(to: &sin6) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+@testable import ZestHBONE
+
+@Suite struct KeepAliveAndFloodGuardTests {
+    @Test func keepAliveSchedule() {
+        let t0 = ContinuousClock.now
+        var k = KeepAlive(interval: .seconds(10), timeout: .seconds(20), now: t0)
+        var actions: [KeepAlive.Action] = []
+        actions.append(k.tick(now: t0 + .seconds(9)))
+        actions.append(k.tick(now: t0 + .seconds(10)))
+        actions.append(k.tick(now: t0 + .seconds(29)))           // waiting for the answer
+        let foreign = k.acknowledged(99, now: t0 + .seconds(11))  // not ours: ignored
+        let ours = k.acknowledged(1, now: t0 + .seconds(12))
+        actions.append(k.tick(now: t0 + .seconds(21)))
+        actions.append(k.tick(now: t0 + .seconds(22)))
+        actions.append(k.tick(now: t0 + .seconds(42)))
+        #expect(actions == [.none, .sendPing(1), .none, .none, .sendPing(2), .timedOut])
+        #expect(!foreign && ours)
+    }
+
+    @Test func floodGuardAllowsBurstThenRefillsAtRate() {
+        let t0 = ContinuousClock.now
+        var g = FloodGuard(limits: FloodLimits(burst: 10, perSecond: 5), now: t0)
+        var burst = 0
+        while g.admit(.ping, now: t0), burst < 100 { burst += 1 }
+        let otherKind = g.admit(.settings, now: t0)
+        let refilled = g.admit(.ping, now: t0 + .milliseconds(200))
+        let againEmpty = g.admit(.ping, now: t0 + .milliseconds(200))
+        #expect(burst == 10)
+        #expect(otherKind, "kinds have separate budgets")
+        #expect(refilled && !againEmpty, "one token back after 1/5 s")
+    }
+}

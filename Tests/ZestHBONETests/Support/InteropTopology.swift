@@ -1,0 +1,86 @@
+import Foundation
+import ZestTestSupport
+
+/// Two network namespaces joined by a veth pair — "node A" (10.203.0.1) with the client side
+/// and "node B" (10.203.0.2) with the HBONE server and an echo backend — so the only path
+/// between a client and the backend is the tunnel. Everything started here is stopped by
+/// `tearDown()`, by pid, and the namespaces are deleted.
+final class InteropTopology {
+    static let addressA = "10.203.0.1", addressB = "10.203.0.2"
+    let a: TestNamespace
+    let b: TestNamespace
+    let dir: String
+    let certs: TestCertificates
+    private var children: [ChildProcess] = []
+
+    init(_ label: String) throws {
+        dir = try TestPaths.scratch(label)
+        certs = try TestCertificates(directory: dir)
+        a = try TestNamespace(label + "a")
+        do {
+            b = try TestNamespace(label + "b")
+        } catch {
+            a.destroy()
+            throw error
+        }
+        try connectNamespaces(a, Self.addressA + "/24", b, Self.addressB + "/24")
+    }
+
+    /// Starts `argv` inside `ns` and keeps it for teardown.
+    @discardableResult
+    func start(in ns: TestNamespace, _ name: String, _ argv: [String]) throws -> ChildProcess {
+        let c = try ChildProcess(["ip", "netns", "exec", ns.name] + argv, log: dir + "/\(name).log")
+        children.append(c)
+        return c
+    }
+
+    /// Starts an echo backend in node B listening on `host:port`.
+    func startEchoBackend(host: String, port: UInt16) throws {
+        let c = try start(in: b, "backend-\(port)", ["python3", "-u", TestPaths.fixtures + "/tcp_echo_server.py", host, String(port)])
+        guard waitUntil(timeout: .seconds(10), { c.log.contains("ready") }) else {
+            throw HarnessFailure("echo backend did not start: \(c.log)")
+        }
+    }
+
+    /// Starts Envoy with `config` in `ns`; `baseID` keeps two Envoys on one host apart.
+    func startEnvoy(in ns: TestNamespace, _ name: String, config: String, baseID: Int) throws -> ChildProcess {
+        let path = dir + "/\(name).yaml"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return try start(in: ns, name, [TestPaths.envoy, "-c", path, "--disable-hot-restart", "--base-id", String(baseID),
+                                        "--concurrency", "1", "-l", "warning"])
+    }
+
+    /// Waits until `host:port` accepts TCP connections from inside `ns`.
+    func waitForPort(in ns: TestNamespace, host: String, port: UInt16, what: ChildProcess? = nil) throws {
+        let r = try runCommand(["ip", "netns", "exec", ns.name, "python3", TestPaths.fixtures + "/wait_port.py", host, String(port), "15"])
+        guard r.succeeded else { throw HarnessFailure("\(host):\(port) never accepted connections: \(what?.log ?? "")") }
+    }
+
+    /// Runs the echo client in node A against `host:port` with `count` bytes; returns whether the
+    /// echo matched byte for byte (sha256) and the client's report line.
+    func echo(from ns: TestNamespace? = nil, host: String, port: UInt16, count: Int) throws -> (ok: Bool, report: String) {
+        let out = try runChecked(["ip", "netns", "exec", (ns ?? a).name, "python3", TestPaths.fixtures + "/tcp_echo_client.py",
+                                  host, String(port), String(count), "15"])
+        let fields = Dictionary(uniqueKeysWithValues: out.split(whereSeparator: \.isWhitespace).compactMap { f -> (String, String)? in
+            let kv = f.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+        })
+        let ok = fields["sent"] != nil && fields["sent"] == fields["received"] && fields["bytes"] == String(count)
+        return (ok, out)
+    }
+
+    func logs() -> String { children.map { "--- \($0.logPath)\n\($0.log.suffix(3000))" }.joined(separator: "\n") }
+
+    func tearDown() {
+        for c in children.reversed() { c.stop() }
+        children.removeAll()
+        b.destroy()
+        a.destroy()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,113 @@
+import Testing
+import ZestCore
+@testable import ZestHBONE
+
+/// A client connection and a server connection talking through memory: the CONNECT exchange,
+/// bytes both ways, half-close, many tunnels per connection.
+@Suite struct TunnelTransferTests {
+    let target = SocketAddress("10.1.2.3:8080")!
+
+    @Test func connectCarriesHBONEHeadersAndMovesEightMiBEachWay() throws {
+        let up = payload(8 << 20, seed: 1), down = payload(8 << 20 + 17, seed: 2)
+        let delegate = TestServerDelegate()
+        let serverEnd = TunnelEndpoint(sending: down)
+        delegate.decide = { _ in .accept(serverEnd) }
+        let wire = try MemoryWire(delegate: delegate)
+        let clientEnd = TunnelEndpoint(sending: up)
+        let request = ConnectRequest(target: target, forwardedFor: SocketAddress("10.9.9.9:40000")!,
+                                     baggage: "k8s.namespace.name=default,service.name=app")
+        _ = try wire.client.openTunnel(request, handler: clientEnd)
+        #expect(wire.pump())
+
+        let seen = try #require(delegate.requests.first)
+        #expect(seen.target == target)
+        #expect(seen.forwardedFor == SocketAddress("10.9.9.9:40000"))
+        #expect(seen.baggage == "k8s.namespace.name=default,service.name=app")
+        #expect(seen.traceparent == wire.client.traceparent)
+        #expect(clientEnd.opened && serverEnd.opened)
+        #expect(serverEnd.received.count == up.count && serverEnd.receivedDigest == sha256(up))
+        #expect(clientEnd.received.count == down.count && clientEnd.receivedDigest == sha256(down))
+        #expect(clientEnd.receivedEnd && serverEnd.receivedEnd)
+        #expect(clientEnd.closed && clientEnd.closeError == nil)
+        #expect(serverEnd.closed && serverEnd.closeError == nil)
+        #expect(wire.client.tunnelCount == 0 && wire.server.tunnelCount == 0)
+        #expect(wire.client.counters.tunnelsOpened == 1 && wire.server.counters.tunnelsOpened == 1)
+    }
+
+    @Test func payloadWithHeadroomGoesOutWithoutCopyAndWithoutHeadroomIsCopied() throws {
+        for (headroom, expectCopies) in [(9, false), (0, true)] {
+            let data = payload(200_000, seed: 3)
+            let delegate = TestServerDelegate()
+            let serverEnd = TunnelEndpoint()
+            delegate.decide = { _ in .accept(serverEnd) }
+            let wire = try MemoryWire(delegate: delegate)
+            let clientEnd = TunnelEndpoint(sending: data, headroom: headroom)
+            _ = try wire.client.openTunnel(ConnectRequest(target: target), handler: clientEnd)
+            #expect(wire.pump())
+            #expect(serverEnd.received == data)
+            let c = wire.client.counters
+            if expectCopies {
+                #expect(c.framesCopied > 0 && c.framesInPlace == 0)
+            } else {
+                #expect(c.framesInPlace >= data.count / 16_375 && c.framesCopied == 0)
+            }
+        }
+    }
+
+    @Test func halfCloseEachWayIsIndependentAndALateAnswerArrives() throws {
+        let delegate = TestServerDelegate()
+        let serverEnd = TunnelEndpoint(sending: [], finish: false)
+        delegate.decide = { _ in .accept(serverEnd) }
+        let wire = try MemoryWire(delegate: delegate)
+        let clientEnd = TunnelEndpoint(sending: Array("request".utf8), finish: true)
+        _ = try wire.client.openTunnel(ConnectRequest(target: target), handler: clientEnd)
+        #expect(wire.pump())
+        // The client's direction is over; the server's is still open.
+        #expect(serverEnd.receivedEnd && String(decoding: serverEnd.received, as: UTF8.self) == "request")
+        #expect(!clientEnd.receivedEnd && !clientEnd.closed)
+        // The answer comes after the client's EOF.
+        serverEnd.send(Array("late answer".utf8), finish: true)
+        #expect(wire.pump())
+        #expect(String(decoding: clientEnd.received, as: UTF8.self) == "late answer")
+        #expect(clientEnd.receivedEnd && clientEnd.closed && clientEnd.closeError == nil)
+        #expect(serverEnd.closed && serverEnd.closeError == nil)
+    }
+
+    @Test func ipv6AuthorityIsBracketedAndParsed() throws {
+        let delegate = TestServerDelegate()
+        let wire = try MemoryWire(delegate: delegate)
+        let v6 = SocketAddress("[fd00::1:2]:9090")!
+        #expect(ConnectRequest(target: v6).headers.first { $0.name == ":authority" }?.value == "[fd00::1:2]:9090")
+        let clientEnd = TunnelEndpoint(sending: [1, 2, 3])
+        _ = try wire.client.openTunnel(ConnectRequest(target: v6), handler: clientEnd)
+        #expect(wire.pump())
+        #expect(delegate.requests.first?.target == v6)
+        #expect(delegate.endpoints.first?.received == [1, 2, 3])
+    }
+
+    @Test func sixteenTunnelsShareOneConnection() throws {
+        let delegate = TestServerDelegate()
+        var serverEnds: [TunnelEndpoint] = []
+        delegate.decide = { t in
+            let e = TunnelEndpoint(sending: payload(300_000, seed: 100 + UInt64(t.streamID)))
+            serverEnds.append(e)
+            return .accept(e)
+        }
+        let wire = try MemoryWire(delegate: delegate)
+        var clientEnds: [(HBONETunnel, TunnelEndpoint, [UInt8])] = []
+        for i in 0..<16 {
+            let data = payload(250_000 + i, seed: UInt64(i))
+            let e = TunnelEndpoint(sending: data)
+            clientEnds.append((try wire.client.openTunnel(ConnectRequest(target: target), handler: e), e, data))
+        }
+        #expect(wire.client.tunnelCount == 16)
+        #expect(wire.pump())
+        #expect(serverEnds.count == 16)
+        for (tunnel, e, data) in clientEnds {
+            let s = try #require(delegate.endpoints.first { $0.streamID == tunnel.streamID })
+            #expect(s.received == data)
+            #expect(e.received == payload(300_000, seed: 100 + UInt64(tunnel.streamID)))
+            #expect(e.closed && e.closeError == nil)
+        }
+    }
+}
