@@ -121,7 +121,7 @@ import ZestTestSupport
         let context = try TLSContext(role: .client, certificate: Self.zestCertificate(.clientGood))
         let args = ["s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-cert", pki.cert(c.serverLeaf),
                     "-key", pki.key(c.serverLeaf), "-CAfile", pki.rootA, "-Verify", "2", "-verify_return_error",
-                    "-num_tickets", "0"] + c.extraArgs
+                    "-num_tickets", "0", "-tlsextdebug"] + c.extraArgs
         let peer = try OpenSSLPeer(args, input: Self.serverMark + "\n")
         defer { peer.stop() }
         let port = try #require(peer.acceptPort(), "s_server did not start: \(peer.text)")
@@ -145,6 +145,10 @@ import ZestTestSupport
         } else {
             #expect(outcome == .completed, "\(outcome) / \(peer.text)")
             #expect(connection.peerIdentity?.uri == OpenSSLCLIPKI.serverID)
+            // What Zest's ClientHello carried, as s_server saw it: ALPN, no SNI, no resumption.
+            #expect(peer.text.contains("TLS client extension \"application layer protocol negotiation\""), "\(peer.text)")
+            #expect(!peer.text.contains("TLS client extension \"server name\""))
+            #expect(!peer.text.contains("(id=41)"), "a pre_shared_key (resumption) extension was sent")
             #expect(readSome(connection, count: Self.serverMark.count + 1) == .data(Array((Self.serverMark + "\n").utf8)))
             #expect(writeAll(connection, Array((Self.clientMark + "\n").utf8)))
             #expect(waitUntil(timeout: .seconds(5)) { peer.text.contains(Self.clientMark) }, "s_server output: \(peer.text)")
