@@ -117,3 +117,31 @@ func openDescriptors(of identity: NamespaceIdentity) -> Int {
         (try? NetNamespaceHandle.identity(atPath: "/proc/self/fd/\(entry)")) == identity
     }.count
 }
+
+/// A ZDS server in a temporary directory and a started client with a recording delegate,
+/// torn down (client stopped, directory removed) when `body` returns.
+struct ZdsTestBed {
+    let dir: TempDirectory
+    let server: ZdsServer
+    let delegate: RecordingDelegate
+    let client: ZdsClient
+
+    /// The client's status, for brevity in expectations.
+    var status: EnrollmentStatus { client.status }
+
+    /// Accepts the client's (next) connection and checks its hello.
+    func connection() throws -> ZdsServerConnection { try acceptClient(server) }
+}
+
+func withTestBed<T>(retry: Duration = .milliseconds(50), failFirst: Int = 0,
+                    _ body: (ZdsTestBed) throws -> T) throws -> T {
+    let dir = TempDirectory()
+    defer { dir.destroy() }
+    let server = try ZdsServer(path: dir.socketPath)
+    let delegate = RecordingDelegate()
+    delegate.failNext(failFirst)
+    let client = makeClient(dir.socketPath, delegate: delegate, retry: retry)
+    client.start()
+    defer { client.stop() }
+    return try body(ZdsTestBed(dir: dir, server: server, delegate: delegate, client: client))
+}

@@ -30,6 +30,9 @@ final class EnrollmentState {
     private(set) var pending: [PodUID: Pending] = [:]
     private var announced: Set<PodUID> = []
     private(set) var snapshotReceived = false
+    /// Pods enrolled and removed since start (ztunnel's proxies_started/stopped_total).
+    private(set) var started = 0
+    private(set) var stopped = 0
 
     init(delegate: any EnrollmentDelegate) { self.delegate = delegate }
 
@@ -98,14 +101,11 @@ final class EnrollmentState {
             guard !uid.rawValue.isEmpty else { return nack("DelWorkload has an empty uid") }
             announced.remove(uid)
             pending[uid] = nil
-            if enrolled.removeValue(forKey: uid) != nil { delegate.remove(uid) }
+            if enrolled[uid] != nil { remove(uid) }
             return .ack
         case .snapshotSent:
             guard !snapshotReceived else { return nack("second SnapshotSent on one connection") }
-            for uid in enrolled.keys.sorted() where !announced.contains(uid) {
-                enrolled[uid] = nil
-                delegate.remove(uid)
-            }
+            for uid in enrolled.keys.sorted() where !announced.contains(uid) { remove(uid) }
             pending = pending.filter { announced.contains($0.key) }
             snapshotReceived = true
             delegate.snapshotComplete()
@@ -122,6 +122,7 @@ final class EnrollmentState {
                 try delegate.enroll(uid, info: p.info, netns: p.netns)
                 pending[uid] = nil
                 enrolled[uid] = Enrolled(info: p.info, netns: p.netns.identity)
+                started += 1
                 succeeded += 1
             } catch {
                 pending[uid]?.lastError = "\(error)"
@@ -137,8 +138,7 @@ final class EnrollmentState {
                 enrolled[uid]?.info = info
                 return .ack
             }
-            enrolled[uid] = nil
-            delegate.remove(uid)
+            remove(uid)
         }
         pending[uid] = nil
         do {
@@ -148,7 +148,14 @@ final class EnrollmentState {
             return nack("enrolling \(uid) (\(info)) failed: \(error); Zest will retry")
         }
         enrolled[uid] = Enrolled(info: info, netns: netns.identity)
+        started += 1
         return .ack
+    }
+
+    private func remove(_ uid: PodUID) {
+        enrolled[uid] = nil
+        stopped += 1
+        delegate.remove(uid)
     }
 
     private func nack(_ reason: String) -> WorkloadResponse { WorkloadResponse(error: reason) }

@@ -11,6 +11,10 @@ public struct EnrollmentStatus: Sendable, Equatable {
     public var enrolled: [PodUID: WorkloadInfo] = [:]
     /// Pods whose enrollment failed and is being retried, with the last error.
     public var pending: [PodUID: String] = [:]
+    /// Pods enrolled and removed since start (ztunnel's `workload_manager_proxies_started_total`
+    /// and `…_stopped_total`).
+    public var started = 0
+    public var stopped = 0
     /// Connections established since start.
     public var connections = 0
     /// Requests answered with a NACK since start.
@@ -146,10 +150,13 @@ public final class ZdsClient: Sendable {
         let enrolled = machine.enrolled.mapValues(\.info)
         let pending = machine.pending.mapValues(\.lastError)
         let snapshot = machine.snapshotReceived
+        let (started, stopped) = (machine.started, machine.stopped)
         state.withLock {
             $0.enrolled = enrolled
             $0.pending = pending
             $0.snapshotReceived = snapshot
+            $0.started = started
+            $0.stopped = stopped
         }
     }
 }
