@@ -15,7 +15,7 @@ struct CNICommand: ParsableCommand {
         `zest cni del` unenrolls it. Both only edit the pods directory, which `serve` watches: \
         dropping a YAML file there has the same effect.
         """,
-        subcommands: [Serve.self, Add.self, Delete.self]
+        subcommands: [Serve.self, Add.self, Delete.self, CNIMonitorCommand.self]
     )
 
     struct Locations: ParsableArguments {
@@ -121,7 +121,7 @@ struct CNICommand: ParsableCommand {
 }
 
 /// Stops `stop` on SIGINT or SIGTERM; keep the returned sources alive while serving.
-private func stopOnTermination(_ stop: StopSignal) -> [DispatchSourceSignal] {
+func stopOnTermination(_ stop: StopSignal) -> [DispatchSourceSignal] {
     [SIGINT, SIGTERM].map { sig in
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

@@ -59,4 +59,68 @@ struct CNICommandTests {
         #expect(log.contains("AddWorkload uid-1 shop/web-0 (service account web): ACK"))
         #expect(log.contains("DelWorkload uid-1: ACK"))
     }
+
+    @Test func repeatedEnrollCyclesAndAServerRestartLeaveNoDescriptorInTheNodeProxy() throws {
+        let binary = Self.zestBinary
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the zest product first: \(binary)")
+        let dir = TempDirectory()
+        defer { dir.destroy() }
+        let pods = PodDirectory(path: dir.path + "/pods")
+        let serveArgs = ["cni", "serve", "--socket", dir.socketPath, "--pods-dir", pods.path, "--scan-interval-ms", "20"]
+        var serve = try ChildProcess(binary, serveArgs, log: dir.path + "/serve.log")
+        defer { serve.stop() }
+        let monitor = try ChildProcess(binary, ["cni", "monitor", "--socket", dir.socketPath], log: dir.path + "/monitor.log")
+        defer { monitor.stop() }
+        #expect(waitUntil(timeout: .seconds(10)) { monitor.output.contains("snapshot complete: 0 pods") })
+        let baseline = monitor.openDescriptorCount
+        let podsPerCycle = 10
+
+        for cycle in 0..<10 {
+            if cycle == 5 {
+                serve.stop()
+                #expect(waitUntil(timeout: .seconds(10)) { monitor.output.contains("the CNI agent closed the ZDS connection") })
+                serve = try ChildProcess(binary, serveArgs, log: dir.path + "/serve2.log")
+                #expect(waitUntil(timeout: .seconds(10)) { serve.output.contains("SnapshotSent: ACK") })
+                #expect(monitor.openDescriptorCount == baseline, "the old connection's socket was not closed")
+            }
+            for i in 0..<podsPerCycle {
+                try pods.write(PodFile(uid: PodUID("c\(cycle)-\(i)"), info: info("p\(i)"), netnsPath: "/proc/self/ns/net"))
+            }
+            #expect(waitUntil(timeout: .seconds(10)) { monitor.openDescriptorCount == baseline + podsPerCycle },
+                    "cycle \(cycle): the node proxy should hold one netns descriptor per pod")
+            for i in 0..<podsPerCycle { pods.remove(uid: PodUID("c\(cycle)-\(i)")) }
+            #expect(waitUntil(timeout: .seconds(10)) { monitor.openDescriptorCount == baseline },
+                    "cycle \(cycle): descriptors left after removing every pod")
+        }
+        #expect(monitor.output.components(separatedBy: "enroll c").count - 1 == 10 * podsPerCycle)
+        #expect(!monitor.output.contains("NACK"))
+    }
+}
+
+/// A `zest` child process with its output in a file, stopped by SIGTERM (then SIGKILL).
+struct ChildProcess {
+    let process = Process()
+    let logPath: String
+
+    init(_ binary: String, _ arguments: [String], log: String) throws {
+        logPath = log
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    var openDescriptorCount: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd").count) ?? -1
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        if !waitUntil(timeout: .seconds(5), { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
 }
