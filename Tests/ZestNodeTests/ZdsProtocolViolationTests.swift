@@ -26,6 +26,7 @@ struct ZdsProtocolViolationTests {
          "has no workload_info"),
         ("AddWorkload with an empty uid", WorkloadRequest.add(uid: PodUID(""), info: info("v")).encoded(), .netns,
          "empty uid"),
+        ("AddWorkload with more descriptors than Zest accepts", addBytes, .marker(20), "ancillary data was truncated"),
         ("oversized datagram", [UInt8](repeating: 0x08, count: SeqpacketSocket.maxDatagram + 1), .none, "truncated"),
     ]
 

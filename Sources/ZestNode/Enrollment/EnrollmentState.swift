@@ -44,31 +44,31 @@ final class EnrollmentState {
 
     /// Handles one datagram: decodes it, checks its descriptors and applies it. Every
     /// descriptor that arrived is either handed to the delegate or closed before returning.
-    func handle(_ bytes: [UInt8], descriptors: [OwnedDescriptor], descriptorCount: Int,
-                truncated: Bool, controlTruncated: Bool) -> WorkloadResponse {
+    func handle(_ datagram: SeqpacketSocket.Datagram) -> WorkloadResponse {
+        let descriptors = datagram.descriptors
         var handedOver: OwnedDescriptor?
         defer { descriptors.forEach { if $0 !== handedOver { $0.close() } } }
-        if truncated {
+        if datagram.truncated {
             return nack("message longer than \(SeqpacketSocket.maxDatagram) bytes was truncated; ZDS messages are small, is the peer speaking ZDS?")
         }
-        if controlTruncated {
-            return nack("ancillary data was truncated (\(descriptorCount) descriptors delivered); AddWorkload must carry exactly one netns descriptor")
+        if datagram.controlTruncated {
+            return nack("ancillary data was truncated (over \(SeqpacketSocket.maxPassedDescriptors) descriptors?); AddWorkload must carry exactly one netns descriptor")
         }
         let request: WorkloadRequest
         do {
-            request = try WorkloadRequest(decoding: bytes)
+            request = try WorkloadRequest(decoding: datagram.bytes)
         } catch {
             return nack("\(error)")
         }
         if case .add = request {
-            guard descriptorCount == 1, let fd = descriptors.first else {
-                return nack("AddWorkload must carry exactly one netns descriptor (SCM_RIGHTS), got \(descriptorCount)")
+            guard descriptors.count == 1, let fd = descriptors.first else {
+                return nack("AddWorkload must carry exactly one netns descriptor (SCM_RIGHTS), got \(descriptors.count)")
             }
             handedOver = fd
             return apply(request, netns: fd)
         }
-        guard descriptorCount == 0 else {
-            return nack("\(request.kind) must carry no descriptors, got \(descriptorCount)")
+        guard descriptors.isEmpty else {
+            return nack("\(request.kind) must carry no descriptors, got \(descriptors.count)")
         }
         return apply(request, netns: nil)
     }

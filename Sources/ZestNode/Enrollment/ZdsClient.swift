@@ -122,8 +122,7 @@ public final class ZdsClient: Sendable {
             let deadline: ContinuousClock.Instant? = machine.pending.isEmpty ? nil : nextRetry
             switch try socket.receive(until: deadline, stop: stopSignal) {
             case .datagram(let d):
-                let response = machine.handle(d.bytes, descriptors: d.descriptors, descriptorCount: d.descriptorCount,
-                                              truncated: d.truncated, controlTruncated: d.controlTruncated)
+                let response = machine.handle(d)
                 if !response.isAck {
                     configuration.log("NACK: \(response.error)")
                     state.withLock { $0.nacks += 1; $0.lastError = response.error }
