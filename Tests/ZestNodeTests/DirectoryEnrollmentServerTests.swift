@@ -123,4 +123,46 @@ struct DirectoryEnrollmentServerTests {
             #expect(delegate.events == ["enroll p shop/p/sa-p", "snapshot", "remove p", "enroll p shop/p/sa-p"])
         }
     }
+
+    @Test func duringAnUpgradeNewPodsGoToTheNewestProxyAndDeletionsToAll() throws {
+        try withDirectoryServer(seed: [ownPod("a")]) { dir, pods, _, oldDelegate, old in
+            let newDelegate = RecordingDelegate()
+            let new = makeClient(dir.socketPath, delegate: newDelegate)
+            new.start()
+            defer { new.stop() }
+            #expect(waitUntil(timeout: .seconds(5)) { new.status.isReady })
+            #expect(newDelegate.events == ["enroll a shop/a/sa-a", "snapshot"])
+
+            try pods.write(ownPod("b"))
+            #expect(waitUntil(timeout: .seconds(5)) { new.status.enrolled[PodUID("b")] != nil })
+            pods.remove(uid: PodUID("a"))
+            #expect(waitUntil(timeout: .seconds(5)) { new.status.enrolled[PodUID("a")] == nil })
+            #expect(waitUntil(timeout: .seconds(5)) { old.status.enrolled.isEmpty })
+            #expect(oldDelegate.events == ["enroll a shop/a/sa-a", "snapshot", "remove a"])
+            #expect(newDelegate.events == ["enroll a shop/a/sa-a", "snapshot", "enroll b shop/b/sa-b", "remove a"])
+
+            // When the old proxy goes away the new one keeps being served.
+            old.stop()
+            pods.remove(uid: PodUID("b"))
+            #expect(waitUntil(timeout: .seconds(5)) { new.status.enrolled.isEmpty })
+        }
+    }
+
+    @Test(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)))
+    func podWhoseNamespacePathIsGoneIsKeptAcrossAServerRestart() throws {
+        let pod = try TestNamespace("zdsk")
+        defer { pod.destroy() }
+        try withDirectoryServer(seed: [PodFile(uid: PodUID("k"), info: info("k"), netnsPath: pod.path)]) { dir, pods, server, delegate, client in
+            #expect(client.status.enrolled[PodUID("k")] != nil)
+            server.stop()
+            // The netns path disappears, but the pod (and the proxy's handle on it) remain.
+            pod.destroy()
+            let restarted = try RunningServer(socket: dir.socketPath, pods: pods.path)
+            defer { restarted.stop() }
+            #expect(waitUntil(timeout: .seconds(5)) { client.status.connections == 2 && client.status.isReady })
+            #expect(restarted.logged("KeepWorkload k: ACK"))
+            #expect(delegate.events == ["enroll k shop/k/sa-k", "snapshot", "keep k", "snapshot"])
+            #expect(client.status.enrolled[PodUID("k")] != nil)
+        }
+    }
 }

@@ -134,7 +134,8 @@ public final class SeqpacketSocket: Sendable {
     // MARK: - Helpers
 
     /// poll(2) on the socket and the stop signal. True when the socket is readable (or has
-    /// an error or hang-up to report), false on deadline or stop.
+    /// an error or hang-up to report), false on deadline or stop. A deadline already past
+    /// still polls once, without waiting.
     private func waitReadable(until deadline: ContinuousClock.Instant?,
                               stop: StopSignal?) throws(ZdsSocketError) -> Bool {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
@@ -142,11 +143,7 @@ public final class SeqpacketSocket: Sendable {
         while true {
             if stop?.isStopped == true { return false }
             var timeout: Int32 = -1
-            if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                guard left > .zero else { return false }
-                timeout = pollMilliseconds(left)
-            }
+            if let deadline { timeout = pollMilliseconds(ContinuousClock.now.duration(to: deadline)) }
             for i in fds.indices { fds[i].revents = 0 }
             let rc = poll(&fds, nfds_t(fds.count), timeout)
             if rc < 0 {
@@ -154,6 +151,7 @@ public final class SeqpacketSocket: Sendable {
                 throw .call("poll", errno: errno)
             }
             if fds[0].revents != 0 { return true }
+            if let deadline, ContinuousClock.now >= deadline { return false }
         }
     }
 
