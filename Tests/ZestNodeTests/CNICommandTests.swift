@@ -60,7 +60,7 @@ struct CNICommandTests {
         #expect(log.contains("DelWorkload uid-1: ACK"))
     }
 
-    @Test func repeatedEnrollCyclesAndAServerRestartLeaveNoDescriptorInTheNodeProxy() throws {
+    @Test func repeatedEnrollCyclesAndAServerRestartLeaveNoDescriptorBehind() throws {
         let binary = Self.zestBinary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the zest product first: \(binary)")
         let dir = TempDirectory()
@@ -73,6 +73,7 @@ struct CNICommandTests {
         defer { monitor.stop() }
         #expect(waitUntil(timeout: .seconds(10)) { monitor.output.contains("snapshot complete: 0 pods") })
         let baseline = monitor.openDescriptorCount
+        var serveBaseline = serve.openDescriptorCount
         let podsPerCycle = 10
 
         for cycle in 0..<10 {
@@ -82,6 +83,7 @@ struct CNICommandTests {
                 serve = try ChildProcess(binary, serveArgs, log: dir.path + "/serve2.log")
                 #expect(waitUntil(timeout: .seconds(10)) { serve.output.contains("SnapshotSent: ACK") })
                 #expect(monitor.openDescriptorCount == baseline, "the old connection's socket was not closed")
+                serveBaseline = serve.openDescriptorCount
             }
             for i in 0..<podsPerCycle {
                 try pods.write(PodFile(uid: PodUID("c\(cycle)-\(i)"), info: info("p\(i)"), netnsPath: "/proc/self/ns/net"))
@@ -92,6 +94,7 @@ struct CNICommandTests {
             #expect(waitUntil(timeout: .seconds(10)) { monitor.openDescriptorCount == baseline },
                     "cycle \(cycle): descriptors left after removing every pod")
         }
+        #expect(serve.openDescriptorCount == serveBaseline, "the CNI side must close each netns it opened")
         #expect(monitor.output.components(separatedBy: "enroll c").count - 1 == 10 * podsPerCycle)
         #expect(!monitor.output.contains("NACK"))
     }
