@@ -75,7 +75,7 @@ final class EnrollmentState {
 
     /// Applies a decoded request whose descriptor count was already checked; takes
     /// ownership of `fd`, which is closed unless a pod's namespace handle keeps it.
-    func apply(_ request: WorkloadRequest, netns fd: OwnedDescriptor?) -> WorkloadResponse {
+    private func apply(_ request: WorkloadRequest, netns fd: OwnedDescriptor?) -> WorkloadResponse {
         switch request {
         case .add(let uid, let info):
             guard let fd else { return nack("AddWorkload for \(uid) carries no netns descriptor") }

@@ -64,11 +64,29 @@ public struct PodFile: Equatable, Sendable {
                   netnsPath: try string(["netns"]))
     }
 
-    /// Reads and parses one file.
+    /// Largest pod file read; a pod file holds five short fields.
+    public static let maxFileSize = 64 * 1024
+
+    /// Reads (open(2)/read(2), at most `maxFileSize` bytes) and parses one file. Plain
+    /// reads rather than Foundation's, which leaked a buffer per call under LeakSanitizer
+    /// in a process that rereads its directory five times a second.
     public init(contentsOf path: String) throws(Error) {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: describe(errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+            guard n >= 0 else { throw .unreadable(path: path, reason: describe(errno)) }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+            guard bytes.count <= Self.maxFileSize else {
+                throw .unreadable(path: path, reason: "larger than \(Self.maxFileSize) bytes; a pod file holds five short fields")
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .unreadable(path: path, reason: "not UTF-8 text")
         }
         try self.init(parsing: text, path: path)
     }

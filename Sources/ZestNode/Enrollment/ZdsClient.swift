@@ -61,7 +61,8 @@ public final class ZdsClient: Sendable {
     /// A copy of the current status.
     public var status: EnrollmentStatus { state.withLock { $0 } }
 
-    /// Starts the client thread. Calling it twice does nothing.
+    /// Starts the client thread. Calling it twice does nothing; the thread (and this
+    /// client) lives until `stop()`.
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
