@@ -163,6 +163,24 @@ struct ZdsClientTests {
         }
     }
 
+    @Test func longFailureTextIsCutToFitIstioCNIsResponseBuffer() throws {
+        try withTestBed(retry: .seconds(60)) { bed in
+            bed.delegate.failNext(1, detail: String(repeating: "é", count: 3000))
+            let conn = try bed.connection()
+            let netns = try NetNamespaceHandle.open(path: "/proc/self/ns/net")
+            try conn.sendRaw(WorkloadRequest.add(uid: PodUID("a"), info: info("a")).encoded(),
+                             descriptors: [netns.file.descriptor.rawValue])
+            guard case .datagram(let d) = try conn.socket.receive(until: deadline()) else {
+                Issue.record("expected a response")
+                return
+            }
+            #expect(d.bytes.count <= 1024, "istio-cni reads responses into 1,024 bytes")
+            let nack = try WorkloadResponse(decoding: d.bytes)
+            #expect(nack.error.hasPrefix("enrolling a (shop/a (service account sa-a)) failed: listener port 15008 still held"))
+            #expect(nack.error.hasSuffix("é..."))
+        }
+    }
+
     @Test func stopReturnsPromptlyWhileWaitingForRequests() throws {
         let dir = TempDirectory()
         defer { dir.destroy() }

@@ -158,5 +158,17 @@ final class EnrollmentState {
         delegate.remove(uid)
     }
 
-    private func nack(_ reason: String) -> WorkloadResponse { WorkloadResponse(error: reason) }
+    /// istio-cni reads each response into a 1,024-byte buffer and treats a truncated one
+    /// as a broken connection, so NACK text is cut to fit with room for the framing.
+    static let maxNackBytes = 1000
+
+    private func nack(_ reason: String) -> WorkloadResponse {
+        guard reason.utf8.count > Self.maxNackBytes else { return WorkloadResponse(error: reason) }
+        var cut = ""
+        for c in reason {
+            guard cut.utf8.count + c.utf8.count <= Self.maxNackBytes - 3 else { break }
+            cut.append(c)
+        }
+        return WorkloadResponse(error: cut + "...")
+    }
 }
