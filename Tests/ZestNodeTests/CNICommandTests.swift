@@ -37,14 +37,24 @@ struct CNICommandTests {
         #expect(waitUntil(timeout: .seconds(10)) { client.status.isReady })
 
         let added = try runChecked([binary, "cni", "add", "--pods-dir", podsDir, "--netns", "/proc/self/ns/net",
-                                    "--name", "web-0", "--namespace", "shop", "--service-account", "web", "--uid", "uid-1"])
-        #expect(added.hasPrefix("uid-1 \(podsDir)/uid-1.yaml"))
-        #expect(waitUntil(timeout: .seconds(5)) { client.status.enrolled[PodUID("uid-1")] != nil })
+                                    "--name", "web-0", "--namespace", "shop", "--service-account", "web", "--uid", "uid-1",
+                                    "--wait", "10"])
+        #expect(added == "uid-1 \(podsDir)/uid-1.yaml\nACK\n")
+        #expect(client.status.enrolled[PodUID("uid-1")] != nil)
+
+        delegate.failNext(1)
+        let refused = try runCommand([binary, "cni", "add", "--pods-dir", podsDir, "--netns", "/proc/self/ns/net",
+                                      "--name", "db-0", "--namespace", "shop", "--uid", "uid-2", "--wait", "10"])
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("NACK enrolling uid-2 (shop/db-0 (service account default)) failed: listener port 15008 still held"))
+        try runChecked([binary, "cni", "del", "--pods-dir", podsDir, "--uid", "uid-2"])
+        #expect(waitUntil(timeout: .seconds(5)) { client.status.enrolled[PodUID("uid-2")] == nil && client.status.pending.isEmpty })
         #expect(client.status.enrolled[PodUID("uid-1")] == WorkloadInfo(name: "web-0", namespace: "shop", serviceAccount: "web"))
 
         try runChecked([binary, "cni", "del", "--pods-dir", podsDir, "--uid", "uid-1"])
         #expect(waitUntil(timeout: .seconds(5)) { client.status.enrolled.isEmpty })
-        #expect(delegate.events == ["snapshot", "enroll uid-1 shop/web-0/web", "remove uid-1"])
+        #expect(delegate.events.first == "snapshot" && delegate.events.last == "remove uid-1")
+        #expect(delegate.count("enroll uid-1 shop/web-0/web") == 1 && delegate.count("fail uid-2") == 1)
 
         let missing = try runCommand([binary, "cni", "add", "--pods-dir", podsDir, "--netns", dir.path + "/nope",
                                       "--name", "x", "--namespace", "y"])

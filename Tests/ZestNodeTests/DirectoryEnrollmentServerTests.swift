@@ -75,6 +75,9 @@ struct DirectoryEnrollmentServerTests {
             #expect(delegate.events == ["enroll a shop/a/sa-a", "snapshot", "enroll b shop/b/sa-b", "remove a"])
             #expect(waitUntil(timeout: .seconds(5)) { server.logged("DelWorkload a: ACK") })
             #expect(server.logged("AddWorkload b shop/b (service account sa-b): ACK"))
+            // The answers are recorded for `zest cni add --wait`, and dropped with the pod.
+            #expect(waitUntil(timeout: .seconds(5)) { pods.acknowledgement(for: PodUID("b")) == .ack })
+            #expect(waitUntil(timeout: .seconds(5)) { pods.acknowledgement(for: PodUID("a")) == nil })
         }
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A minimal CNI agent for nodes without istio-cni, demos and tests (`zest cni serve`):
 /// it serves the ZDS socket and keeps the node proxy's pods equal to a directory of pod
 /// files. Like istio-cni's ztunnel server:
@@ -7,7 +9,8 @@
 /// - new pods (and pods whose namespace was recreated) go to the newest connection only,
 ///   so during an upgrade the new node proxy takes over; removed pods go to every
 ///   connection that was told about them;
-/// - each request waits for its acknowledgement, which is logged.
+/// - each request waits for its acknowledgement, which is logged, and the newest proxy's
+///   answer for each pod is recorded in the directory (`PodDirectory.acknowledgement`).
 public final class DirectoryEnrollmentServer: Sendable {
     public struct Configuration: Sendable {
         public var socketPath = "/var/run/ztunnel/ztunnel.sock"
@@ -35,7 +38,9 @@ public final class DirectoryEnrollmentServer: Sendable {
     private final class Peer {
         let connection: ZdsServerConnection
         let number: Int
-        var sent: [PodUID: (pod: PodFile, netns: NamespaceIdentity?)] = [:]
+        var sent: [PodUID: (pod: PodFile, netns: NamespaceIdentity?, response: WorkloadResponse)] = [:]
+        /// Pods whose current answer is recorded in the directory.
+        var recorded: Set<PodUID> = []
         init(_ connection: ZdsServerConnection, number: Int) {
             self.connection = connection
             self.number = number
@@ -75,6 +80,7 @@ public final class DirectoryEnrollmentServer: Sendable {
             for peer in peers { attempt(peer) { try sendDeletions(scan, to: peer) } }
             if let newest = peers.last { attempt(newest) { try sendAdditions(scan, to: newest, reported: &reported) } }
             peers = peers.filter { $0.connection.socket.file.isOpen }
+            recordAcknowledgements(of: peers.last, scan: scan, in: directory)
         }
         peers.forEach { $0.connection.close() }
         server.close()
@@ -85,11 +91,9 @@ public final class DirectoryEnrollmentServer: Sendable {
     private func sendSnapshot(_ scan: PodDirectory.Scan, to peer: Peer, reported: inout [String: String]) throws {
         for (uid, pod) in scan.pods.sorted(by: { $0.key < $1.key }) {
             if let netns = openNamespace(uid, pod, reported: &reported) {
-                try send(.add(uid: uid, info: pod.info), netns: netns, to: peer)
-                peer.sent[uid] = (pod, netns.identity)
+                peer.sent[uid] = (pod, netns.identity, try send(.add(uid: uid, info: pod.info), netns: netns, to: peer))
             } else {
-                try send(.keep(uid: uid), to: peer)
-                peer.sent[uid] = (pod, nil)
+                peer.sent[uid] = (pod, nil, try send(.keep(uid: uid), to: peer))
             }
         }
         try send(.snapshotSent, to: peer)
@@ -109,8 +113,8 @@ public final class DirectoryEnrollmentServer: Sendable {
             let identity = try? NetNamespaceHandle.identity(atPath: pod.netnsPath)
             if let previous = peer.sent[uid], previous.pod == pod, identity == nil || previous.netns == identity { continue }
             guard let netns = openNamespace(uid, pod, reported: &reported) else { continue }
-            try send(.add(uid: uid, info: pod.info), netns: netns, to: peer)
-            peer.sent[uid] = (pod, netns.identity)
+            peer.sent[uid] = (pod, netns.identity, try send(.add(uid: uid, info: pod.info), netns: netns, to: peer))
+            peer.recorded.remove(uid)
         }
     }
 
@@ -128,7 +132,25 @@ public final class DirectoryEnrollmentServer: Sendable {
         }
     }
 
-    private func send(_ request: WorkloadRequest, netns: NetNamespaceHandle? = nil, to peer: Peer) throws {
+    /// Keeps the directory's acknowledgement files equal to the newest proxy's answers:
+    /// written when an answer is new or its file was removed (by `zest cni add --wait`),
+    /// removed with the pod.
+    private func recordAcknowledgements(of newest: Peer?, scan: PodDirectory.Scan, in directory: PodDirectory) {
+        for uid in directory.acknowledgedUIDs() where scan.pods[uid] == nil { directory.clearAcknowledgement(for: uid) }
+        guard let newest else { return }
+        for (uid, entry) in newest.sent {
+            if newest.recorded.contains(uid), access(directory.acknowledgementFile(for: uid), F_OK) == 0 { continue }
+            do {
+                try directory.recordAcknowledgement(entry.response, for: uid)
+                newest.recorded.insert(uid)
+            } catch {
+                configuration.log("cannot record the answer for \(uid): \(error)")
+            }
+        }
+    }
+
+    @discardableResult
+    private func send(_ request: WorkloadRequest, netns: NetNamespaceHandle? = nil, to peer: Peer) throws -> WorkloadResponse {
         let response = try peer.connection.send(request, netns: netns, until: .now + configuration.ackTimeout)
         let subject: String
         switch request {
@@ -139,6 +161,7 @@ public final class DirectoryEnrollmentServer: Sendable {
         }
         let prefix = peer.number > 1 ? "node proxy #\(peer.number): " : ""
         configuration.log(prefix + (response.isAck ? "\(subject): ACK" : "\(subject): NACK \(response.error)"))
+        return response
     }
 
     // MARK: - Connections
