@@ -31,3 +31,18 @@ import Testing
         #expect(refilled && !againEmpty, "one token back after 1/5 s")
     }
 }
+
+@Suite struct FrameSizingTests {
+    @Test func framesFillWholeTLSRecordsUnlessTheRestFits() {
+        let table: [(available: Int, max: Int, expected: Int)] = [
+            (1000, 16_384, 1000),              // the remainder fits: send it all
+            (65_527, 16_384, 16_375),          // 16,375 + 9 = one full record
+            (65_527, 1 << 20, 65_527),         // a whole pool slot: 4 records exactly
+            (200_000, 65_536, 65_527),         // aligned down to 4 records
+            (200_000, 100, 100),               // a tiny window: no record to align to
+        ]
+        for c in table {
+            #expect(HBONEConnection.framePayload(available: c.available, max: c.max) == c.expected, "\(c)")
+        }
+    }
+}
