@@ -35,6 +35,7 @@ demo: release
 
 bench: release
 	bash Benchmarks/scripts/relay-compare.sh
+	bash Benchmarks/scripts/tls-bench.sh
 
 clean:
 	rm -rf .build .build-asan

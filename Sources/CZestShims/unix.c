@@ -8,9 +8,9 @@
 #include <linux/nsfs.h>
 
 ssize_t zest_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
-    if (nfds < 0 || nfds > ZEST_MAX_PASSED_FDS) { errno = EINVAL; return -1; }
+    if (nfds < 0 || nfds > ZEST_MAX_SENT_FDS) { errno = EINVAL; return -1; }
     union {
-        char bytes[CMSG_SPACE(sizeof(int) * ZEST_MAX_PASSED_FDS)];
+        char bytes[CMSG_SPACE(sizeof(int) * ZEST_MAX_SENT_FDS)];
         struct cmsghdr align;
     } control;
     memset(&control, 0, sizeof(control));
@@ -50,9 +50,8 @@ ssize_t zest_recv_with_fds(int sock, void *buf, size_t cap, int *fds, int max_fd
         for (size_t i = 0; i < count; i++) {
             int fd;
             memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (*nfds < max_fds) fds[*nfds] = fd;
+            if (*nfds < max_fds) fds[(*nfds)++] = fd;
             else close(fd);
-            (*nfds)++;
         }
     }
     return n;

@@ -3,7 +3,7 @@ import Glibc
 import ZestCore
 import ZestIdentity
 
-/// One TLS session over a nonblocking socket (`SSL_set_fd`). Each call does as much as it can
+/// One TLS session over a nonblocking socket. Each call does as much as it can
 /// and says what it is waiting for; it never blocks and knows no event loop, so the reactor
 /// (or a test with poll(2)) drives it. Confined to one thread, like the socket it wraps.
 ///
@@ -26,8 +26,9 @@ public final class TLSConnection {
     public private(set) var isHandshakeComplete = false
     private var failureCounted = false
     private let ssl: OpaquePointer
+    private let bioState: UnsafeMutablePointer<SocketBIO.State>
 
-    /// Wraps the connected socket `fd` (`SSL_new`, `SSL_set_fd`). A client must give the
+    /// Wraps the connected socket `fd` (`SSL_new`, `SSL_set_bio` with a `send(MSG_NOSIGNAL)` BIO). A client must give the
     /// identities it accepts for this server; a server ignores `expectedPeerIdentities`.
     /// The caller keeps ownership of `fd` and closes it after this object is gone.
     public init(context: TLSContext, fd: FileDescriptor, expectedPeerIdentities: Set<SpiffeID> = []) throws(TLSError) {
@@ -39,15 +40,20 @@ public final class TLSConnection {
         self.context = context
         self.fd = fd
         self.expectedPeerIdentities = expectedPeerIdentities
-        guard SSL_set_fd(ssl, fd.rawValue) == 1 else {
+        guard let (bio, bioState) = SocketBIO.make(fd: fd.rawValue) else {
             SSL_free(ssl)
-            throw .configuration("SSL_set_fd: \(takeOpenSSLErrors())")
+            throw .configuration("creating the socket BIO: \(takeOpenSSLErrors())")
         }
+        self.bioState = bioState
+        SSL_set_bio(ssl, bio, bio)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
         if context.role == .server { SSL_set_accept_state(ssl) } else { SSL_set_connect_state(ssl) }
     }
 
-    deinit { SSL_free(ssl) }
+    deinit {
+        SSL_free(ssl)
+        bioState.deallocate()
+    }
 
     /// Advances the handshake (`SSL_do_handshake`). `.done(0)` once complete and the peer
     /// passed every identity check; throws on any failure, which is counted by kind.

@@ -15,7 +15,7 @@ struct CNICommand: ParsableCommand {
         `zest cni del` unenrolls it. Both only edit the pods directory, which `serve` watches: \
         dropping a YAML file there has the same effect.
         """,
-        subcommands: [Serve.self, Add.self, Delete.self]
+        subcommands: [Serve.self, Add.self, Delete.self, CNIMonitorCommand.self]
     )
 
     struct Locations: ParsableArguments {
@@ -77,7 +77,11 @@ struct CNICommand: ParsableCommand {
         @Option(help: "Pod UID (default: a new random UUID).")
         var uid: String?
 
+        @Option(help: "Wait up to this many seconds for the node proxy's answer; 0 returns at once.")
+        var wait = 0
+
         func validate() throws {
+            guard (0...600).contains(wait) else { throw ValidationError("--wait must be 0...600 seconds") }
             if let uid, !PodFile.isValidUID(uid) {
                 throw ValidationError("--uid may hold only A-Z a-z 0-9 . _ - (at most 128)")
             }
@@ -96,8 +100,21 @@ struct CNICommand: ParsableCommand {
             let pod = PodFile(uid: PodUID(uid ?? UUID().uuidString.lowercased()),
                               info: WorkloadInfo(name: name, namespace: namespace, serviceAccount: serviceAccount),
                               netnsPath: netns)
-            let file = try PodDirectory(path: locations.podsDir).write(pod)
+            let directory = PodDirectory(path: locations.podsDir)
+            directory.clearAcknowledgement(for: pod.uid)
+            let file = try directory.write(pod)
             print("\(pod.uid) \(file)")
+            guard wait > 0 else { return }
+            let deadline = ContinuousClock.now + .seconds(wait)
+            while ContinuousClock.now < deadline {
+                if let answer = directory.acknowledgement(for: pod.uid) {
+                    print(answer.isAck ? "ACK" : "NACK \(answer.error)")
+                    guard answer.isAck else { throw ExitCode.failure }
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            throw ValidationError("no answer within \(wait) s; is `zest cni serve --pods-dir \(locations.podsDir)` running with a node proxy connected?")
         }
     }
 
@@ -121,7 +138,7 @@ struct CNICommand: ParsableCommand {
 }
 
 /// Stops `stop` on SIGINT or SIGTERM; keep the returned sources alive while serving.
-private func stopOnTermination(_ stop: StopSignal) -> [DispatchSourceSignal] {
+func stopOnTermination(_ stop: StopSignal) -> [DispatchSourceSignal] {
     [SIGINT, SIGTERM].map { sig in
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())

@@ -19,6 +19,7 @@ struct Zest: ParsableCommand {
             RelayCommand.self,
             DemoCommand.self,
             CACommand.self,
+            TLSBenchCommand.self,
             TunnelCommand.self,
             TunnelServerCommand.self,
             RedirectCommand.self,

@@ -31,3 +31,44 @@ import Testing
         #expect(refilled && !againEmpty, "one token back after 1/5 s")
     }
 }
+
+@Suite struct FrameSizingTests {
+    @Test func framesFillWholeTLSRecordsUnlessTheRestFits() {
+        let table: [(available: Int, max: Int, expected: Int)] = [
+            (1000, 16_384, 1000),              // the remainder fits: send it all
+            (65_527, 16_384, 16_375),          // 16,375 + 9 = one full record
+            (65_527, 1 << 20, 65_527),         // a whole pool slot: 4 records exactly
+            (200_000, 65_536, 65_527),         // aligned down to 4 records
+            (200_000, 100, 100),               // a tiny window: no record to align to
+        ]
+        for c in table {
+            #expect(HBONEConnection.framePayload(available: c.available, max: c.max) == c.expected, "\(c)")
+        }
+    }
+}
+
+@Suite struct HeldBytesTests {
+    @Test func heldBytesComeOutInOrderWhateverTheConsumerTakes() {
+        var held = HeldBytes()
+        let data = payload(100_000, seed: 5)
+        var out: [UInt8] = []
+        var fed = 0
+        var step = 0
+        while out.count < data.count {
+            if fed < data.count {
+                let n = min(7_000, data.count - fed)
+                data[fed..<(fed + n)].withUnsafeBytes { held.append($0) }
+                fed += n
+            }
+            step += 1
+            let limit = step % 3 == 0 ? 0 : 5_000   // sometimes the consumer takes nothing
+            _ = held.take { bytes in
+                let n = min(bytes.count, limit)
+                out.append(contentsOf: bytes.prefix(n))
+                return n
+            }
+        }
+        #expect(out == data)
+        #expect(held.isEmpty && held.count == 0)
+    }
+}

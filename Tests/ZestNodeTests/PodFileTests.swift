@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ZestNode
 
@@ -44,6 +45,15 @@ struct PodFileTests {
         } throws: { error in
             "\(error)".contains(reason)
         }
+    }
+
+    @Test func oversizedAndMissingFilesAreRefusedWithAReason() throws {
+        let dir = TempDirectory()
+        defer { dir.destroy() }
+        let big = dir.path + "/big.yaml"
+        try String(repeating: "# padding\n", count: 7000).write(toFile: big, atomically: true, encoding: .utf8)
+        #expect { _ = try PodFile(contentsOf: big) } throws: { "\($0)".contains("larger than 65536 bytes") }
+        #expect { _ = try PodFile(contentsOf: dir.path + "/absent.yaml") } throws: { "\($0)".contains("No such file") }
     }
 
     @Test func backoffDoublesToItsCapAndResets() {

@@ -21,9 +21,9 @@ struct SeqpacketSocketTests {
             return
         }
         #expect(first.bytes == [1, 2, 3])
-        #expect(first.descriptorCount == 1)
+        #expect(first.descriptors.count == 1)
         #expect(second.bytes == [4, 5])
-        #expect(second.descriptorCount == 0)
+        #expect(second.descriptors.isEmpty)
         // The received descriptor is a different number for the same namespace.
         let received = try NetNamespaceHandle(try #require(first.descriptors.first))
         #expect(received.identity == netns.identity)

@@ -26,50 +26,45 @@ struct ZdsProtocolViolationTests {
          "has no workload_info"),
         ("AddWorkload with an empty uid", WorkloadRequest.add(uid: PodUID(""), info: info("v")).encoded(), .netns,
          "empty uid"),
+        ("AddWorkload with more descriptors than Zest accepts", addBytes, .marker(20), "ancillary data was truncated"),
         ("oversized datagram", [UInt8](repeating: 0x08, count: SeqpacketSocket.maxDatagram + 1), .none, "truncated"),
     ]
 
     @Test func everyViolationIsNackedWithItsReasonAndLeaksNoDescriptor() throws {
-        let dir = TempDirectory()
-        defer { dir.destroy() }
-        let marker = dir.path + "/marker"
-        try runChecked(["touch", marker])
-        let markerFD = open(marker, O_RDONLY | O_CLOEXEC)
-        #expect(markerFD >= 0)
-        defer { close(markerFD) }
-        let markerCopies = { openDescriptors { $0 == marker }.count }
-        let netns = try NetNamespaceHandle.open(path: "/proc/self/ns/net")
+        try withTestBed { bed in
+            let marker = bed.dir.path + "/marker"
+            try runChecked(["touch", marker])
+            let markerFD = open(marker, O_RDONLY | O_CLOEXEC)
+            #expect(markerFD >= 0)
+            defer { close(markerFD) }
+            let markerCopies = { openDescriptors { $0 == marker }.count }
+            let netns = try NetNamespaceHandle.open(path: "/proc/self/ns/net")
+            let conn = try bed.connection()
 
-        let server = try ZdsServer(path: dir.socketPath)
-        let delegate = RecordingDelegate()
-        let client = makeClient(dir.socketPath, delegate: delegate)
-        client.start()
-        defer { client.stop() }
-        let conn = try acceptClient(server)
-
-        for c in Self.cases {
-            let fds: [Int32]
-            switch c.attach {
-            case .none: fds = []
-            case .marker(let n): fds = Array(repeating: markerFD, count: n)
-            case .netns: fds = [netns.file.descriptor.rawValue]
+            for c in Self.cases {
+                let fds: [Int32]
+                switch c.attach {
+                case .none: fds = []
+                case .marker(let n): fds = Array(repeating: markerFD, count: n)
+                case .netns: fds = [netns.file.descriptor.rawValue]
+                }
+                try conn.sendRaw(c.bytes, descriptors: fds)
+                let response = try conn.receiveResponse(until: deadline())
+                #expect(!response.isAck, "\(c.name) was accepted")
+                #expect(response.error.contains(c.reason), "\(c.name): NACK said '\(response.error)'")
+                #expect(markerCopies() == 1, "\(c.name): a received descriptor was not closed")
             }
-            try conn.sendRaw(c.bytes, descriptors: fds)
-            let response = try conn.receiveResponse(until: deadline())
-            #expect(!response.isAck, "\(c.name) was accepted")
-            #expect(response.error.contains(c.reason), "\(c.name): NACK said '\(response.error)'")
-            #expect(markerCopies() == 1, "\(c.name): a received descriptor was not closed")
+
+            // State violations: a second SnapshotSent, and KeepWorkload after it.
+            #expect(try conn.send(.snapshotSent, until: deadline()).isAck)
+            #expect(try conn.send(.snapshotSent, until: deadline()).error.contains("second SnapshotSent"))
+            #expect(try conn.send(.keep(uid: PodUID("v")), until: deadline()).error.contains("after SnapshotSent"))
+
+            // The same connection still serves a valid request.
+            #expect(try conn.send(.add(uid: PodUID("v"), info: info("v")), netns: netns, until: deadline()).isAck)
+            #expect(bed.delegate.events == ["snapshot", "enroll v shop/v/sa-v"])
+            #expect(bed.status.connections == 1)
+            #expect(bed.status.nacks == Self.cases.count + 2)
         }
-
-        // State violations: a second SnapshotSent, and KeepWorkload after it.
-        #expect(try conn.send(.snapshotSent, until: deadline()).isAck)
-        #expect(try conn.send(.snapshotSent, until: deadline()).error.contains("second SnapshotSent"))
-        #expect(try conn.send(.keep(uid: PodUID("v")), until: deadline()).error.contains("after SnapshotSent"))
-
-        // The same connection still serves a valid request.
-        #expect(try conn.send(.add(uid: PodUID("v"), info: info("v")), netns: netns, until: deadline()).isAck)
-        #expect(delegate.events == ["snapshot", "enroll v shop/v/sa-v"])
-        #expect(client.status.connections == 1)
-        #expect(client.status.nacks == Self.cases.count + 2)
     }
 }

@@ -12,11 +12,13 @@ final class RecordingDelegate: EnrollmentDelegate {
         var events: [String] = []
         var handles: [PodUID: NetNamespaceHandle] = [:]
         var failuresLeft = 0
+        var failureDetail = ""
         var snapshots = 0
     }
 
     struct EnrollFailed: Error, CustomStringConvertible {
-        var description: String { "listener port 15008 still held" }
+        var detail = ""
+        var description: String { "listener port 15008 still held" + detail }
     }
 
     let record = Mutex(Record())
@@ -24,7 +26,9 @@ final class RecordingDelegate: EnrollmentDelegate {
     var events: [String] { record.withLock { $0.events } }
     var snapshots: Int { record.withLock { $0.snapshots } }
     func handle(_ uid: String) -> NetNamespaceHandle? { record.withLock { $0.handles[PodUID(uid)] } }
-    func failNext(_ n: Int) { record.withLock { $0.failuresLeft = n } }
+    func failNext(_ n: Int, detail: String = "") {
+        record.withLock { $0.failuresLeft = n; $0.failureDetail = detail }
+    }
     func count(_ event: String) -> Int { events.filter { $0 == event }.count }
 
     func enroll(_ uid: PodUID, info: WorkloadInfo, netns: NetNamespaceHandle) throws {
@@ -32,7 +36,7 @@ final class RecordingDelegate: EnrollmentDelegate {
             if r.failuresLeft > 0 {
                 r.failuresLeft -= 1
                 r.events.append("fail \(uid)")
-                throw EnrollFailed()
+                throw EnrollFailed(detail: r.failureDetail)
             }
             r.events.append("enroll \(uid) \(info.namespace)/\(info.name)/\(info.serviceAccount)")
             r.handles[uid] = netns
@@ -116,4 +120,32 @@ func openDescriptors(of identity: NamespaceIdentity) -> Int {
     return entries.filter { entry in
         (try? NetNamespaceHandle.identity(atPath: "/proc/self/fd/\(entry)")) == identity
     }.count
+}
+
+/// A ZDS server in a temporary directory and a started client with a recording delegate,
+/// torn down (client stopped, directory removed) when `body` returns.
+struct ZdsTestBed {
+    let dir: TempDirectory
+    let server: ZdsServer
+    let delegate: RecordingDelegate
+    let client: ZdsClient
+
+    /// The client's status, for brevity in expectations.
+    var status: EnrollmentStatus { client.status }
+
+    /// Accepts the client's (next) connection and checks its hello.
+    func connection() throws -> ZdsServerConnection { try acceptClient(server) }
+}
+
+func withTestBed<T>(retry: Duration = .milliseconds(50), failFirst: Int = 0,
+                    _ body: (ZdsTestBed) throws -> T) throws -> T {
+    let dir = TempDirectory()
+    defer { dir.destroy() }
+    let server = try ZdsServer(path: dir.socketPath)
+    let delegate = RecordingDelegate()
+    delegate.failNext(failFirst)
+    let client = makeClient(dir.socketPath, delegate: delegate, retry: retry)
+    client.start()
+    defer { client.stop() }
+    return try body(ZdsTestBed(dir: dir, server: server, delegate: delegate, client: client))
 }

@@ -171,4 +171,28 @@ struct CaptureBehaviourTests {
         #expect(TestSockets.peer(accepted)?.ip == IPAddress("169.254.7.127"))
         #expect(TestSockets.accept(plaintext, timeout: 0) == nil)
     }
+
+    @Test func removingTheRulesRestoresDirectTraffic() throws {
+        let t = try PodTopology("unen")
+        defer { t.destroy() }
+        let capture = PodCapture(mode: .zest(CaptureOptions()), thread: t.thread)
+        let plaintext = try t.thread.openListener(in: t.podHandle, address: SocketAddress(ip: anyV4, port: 15006)).rawValue
+        let app = try TestSockets.listener(t.thread, t.podHandle, SocketAddress(ip: PodTopology.podIP, port: 8080))
+        defer { close(plaintext); close(app) }
+        let appAddress = SocketAddress(ip: PodTopology.podIP, port: 8080)
+
+        try capture.install(in: t.podHandle)
+        let captured = try TestSockets.connect(t.thread, t.nodeHandle, to: appAddress)
+        defer { close(captured) }
+        let atZest = try #require(TestSockets.accept(plaintext))
+        close(atZest)
+
+        try capture.remove(from: t.podHandle)
+        let direct = try TestSockets.connect(t.thread, t.nodeHandle, to: appAddress)
+        defer { close(direct) }
+        #expect(TestSockets.awaitConnected(direct))
+        let atApp = try #require(TestSockets.accept(app))
+        close(atApp)
+        #expect(TestSockets.accept(plaintext, timeout: 0) == nil)
+    }
 }

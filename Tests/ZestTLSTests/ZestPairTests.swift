@@ -59,6 +59,23 @@ struct ZestPKI {
         #expect(serverCtx.counters.completedHandshakes == 1)
     }
 
+    @Test func leafIssuedByAnIntermediateVerifiesThroughTheSentChain() throws {
+        let pki = try ZestPKI()
+        let intermediateKey = try PrivateKey.generateP256()
+        let intermediate = try pki.ca.signIntermediate(key: intermediateKey, name: "node intermediate")
+        let issuing = try CertificateAuthority(signingCertificate: intermediate, signingKey: intermediateKey, intermediates: [],
+                                               roots: pki.ca.roots, trustDomain: ZestPKI.td, source: "intermediate")
+        let serverCert = try issuing.issue(for: ZestPKI.server)
+        #expect(serverCert.intermediates.count == 1)
+        let serverCtx = try TLSContext(role: .server, certificate: serverCert)
+        let clientCtx = try TLSContext(role: .client, certificate: pki.issue(ZestPKI.client))
+        let sockets = SocketPair()
+        let client = try TLSConnection(context: clientCtx, fd: sockets.a, expectedPeerIdentities: [ZestPKI.server])
+        let server = try TLSConnection(context: serverCtx, fd: sockets.b)
+        #expect(handshake(client, server) == (.completed, .completed))
+        #expect(client.peerIdentity == ZestPKI.server)
+    }
+
     @Test func forcedAES128SuiteIsNegotiated() throws {
         let pki = try ZestPKI()
         let settings = TLSSettings(cipherSuites: [.aes128GCM])

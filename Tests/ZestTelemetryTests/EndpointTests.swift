@@ -13,18 +13,17 @@ final class TelemetryFixture {
     let logger: Logger
     let admin: AdminService
     let servers: TelemetryServers
-    let shutdowns = Atomic<Int>(0)
+    /// How often the admin's shutdown hook ran.
+    let counter = ShutdownCounter()
 
     init() throws {
         logFile = try TempLogFile()
         logger = Logger(sink: logFile.sink, format: .plain, level: .info)
-        let counter = ShutdownCounter()
+        let counter = self.counter
         admin = AdminService(logger: logger) { counter.count.add(1, ordering: .relaxed) }
-        self.counter = counter
         servers = try TelemetryServers(addresses: .ephemeralLoopback, registry: registry, readiness: readiness, admin: admin)
     }
 
-    let counter: ShutdownCounter
     var metricsPort: UInt16 { servers.metrics.localAddress.port }
     var readinessPort: UInt16 { servers.readiness.localAddress.port }
     var adminPort: UInt16 { servers.admin.localAddress.port }
@@ -144,6 +143,23 @@ final class ShutdownCounter: Sendable {
         let r = try httpRequest(port: f.adminPort, method: "POST", "/quitquitquit")
         #expect(r.status == 200 && r.body == "shutdown now\n")
         #expect(f.counter.count.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func failingToBindOneServerReleasesTheOthers() throws {
+        let taken = try HTTPServer(.init(address: SocketAddress(ip: .loopbackV4, port: 0))) { _ in .text(200, "") }
+        defer { taken.stop() }
+        var addresses = TelemetryServers.Addresses.ephemeralLoopback
+        addresses.metrics.port = try freeLoopbackPort()
+        addresses.admin = taken.localAddress
+        let file = try TempLogFile()
+        defer { file.remove() }
+        let admin = AdminService(logger: Logger(sink: file.sink, format: .plain)) {}
+        #expect(throws: ListenError.self) {
+            _ = try TelemetryServers(addresses: addresses, registry: MetricsRegistry(buildTag: "t"),
+                                     readiness: Readiness(), admin: admin)
+        }
+        let again = try HTTPServer(.init(address: addresses.metrics)) { _ in .text(200, "") }
+        again.stop()
     }
 
     @Test func adminDefaultsToLoopback() {

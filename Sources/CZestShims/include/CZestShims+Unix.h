@@ -6,15 +6,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The most descriptors one datagram may carry in either direction. */
+/* The most descriptors Zest accepts in one datagram; more arrive as MSG_CTRUNC. */
 #define ZEST_MAX_PASSED_FDS 16
+/* The most descriptors one datagram can carry at all (the kernel's SCM_MAX_FD). */
+#define ZEST_MAX_SENT_FDS 253
 
-/* sendmsg(2) of `len` bytes with `nfds` (0...ZEST_MAX_PASSED_FDS) descriptors as SCM_RIGHTS,
+/* sendmsg(2) of `len` bytes with `nfds` (0...ZEST_MAX_SENT_FDS) descriptors as SCM_RIGHTS,
    MSG_NOSIGNAL. Returns bytes sent, or -1 with errno. */
 ssize_t zest_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
 
 /* recvmsg(2) with MSG_CMSG_CLOEXEC into `buf`; every SCM_RIGHTS descriptor received is stored
-   in `fds` (up to `max_fds`, extra ones are closed) and all are counted in `*nfds`; `*msg_flags` gets
+   in `fds` (up to `max_fds`, extra ones are closed) and counted in `*nfds`; `*msg_flags` gets
    msghdr.msg_flags (MSG_TRUNC, MSG_CTRUNC). Returns bytes received, or -1 with errno. */
 ssize_t zest_recv_with_fds(int sock, void *buf, size_t cap, int *fds, int max_fds, int *nfds,
                            int *msg_flags, int flags);

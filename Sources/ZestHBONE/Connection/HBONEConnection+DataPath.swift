@@ -14,7 +14,7 @@ extension HBONEConnection {
         }
         if taken < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[taken...])
-            t.held.append(contentsOf: rest)
+            t.held.append(rest)
             counters.bytesHeldBack += rest.count
         }
     }
@@ -112,7 +112,7 @@ extension HBONEConnection {
         t.closeReported = true
         if !t.held.isEmpty {
             session.consume(stream: t.streamID, t.held.count)
-            t.held = []
+            t.held.removeAll()
         }
         answer(stream: t.streamID, rejection)
         flush()
@@ -126,13 +126,8 @@ extension HBONEConnection {
 
     func deliverHeld(_ t: HBONETunnel) {
         guard !closed, t.state == .open, let h = t.handler else { return }
-        if !t.held.isEmpty {
-            let taken = t.held.withUnsafeBytes { min(max(h.tunnel(t, receive: $0), 0), $0.count) }
-            if taken > 0 {
-                t.held.removeFirst(taken)
-                session.consume(stream: t.streamID, taken)
-            }
-        }
+        let taken = t.held.take { h.tunnel(t, receive: $0) }
+        session.consume(stream: t.streamID, taken)
         reportEndIfDrained(t)
         flush()
     }

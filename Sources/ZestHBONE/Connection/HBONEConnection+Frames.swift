@@ -87,7 +87,7 @@ extension HBONEConnection: H2SessionHandler {
         t.state = .closed
         if !t.held.isEmpty {
             session.consumeConnection(t.held.count)
-            t.held = []
+            t.held.removeAll()
         }
         switch code {
         case .noError where t.sendEnded && t.receiveEnded:

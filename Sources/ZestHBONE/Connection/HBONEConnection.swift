@@ -97,8 +97,8 @@ public final class HBONEConnection {
 
     public var isClosed: Bool { closed }
 
-    /// Feeds decrypted bytes from the peer. While `outputBlocked`, the owner should stop reading
-    /// the transport instead: a peer that does not read our answers cannot make us queue them.
+    /// Feeds decrypted bytes from the peer. Safe to call while `outputBlocked`: what it can make
+    /// the connection hold is bounded by the windows and nghttp2's queued-ACK limit.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !closed else { return }
         let wasInSession = inSession

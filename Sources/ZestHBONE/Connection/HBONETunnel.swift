@@ -20,7 +20,7 @@ public final class HBONETunnel {
     var receiveEndReported = false
     /// Payload the handler could not take yet; its flow-control credit is withheld, so this
     /// never exceeds the stream window (4 MiB) whatever the peer does.
-    var held: [UInt8] = []
+    var held = HeldBytes()
     var closeReported = false
 
     init(streamID: Int32, request: ConnectRequest, connection: HBONEConnection, state: State,

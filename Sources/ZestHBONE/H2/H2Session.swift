@@ -98,7 +98,6 @@ final class H2Session {
     /// Whether the session still wants to read or write; false once GOAWAY went both ways
     /// or a fatal error closed it (`nghttp2_session_want_read`/`want_write`).
     var isAlive: Bool { nghttp2_session_want_read(raw) != 0 || nghttp2_session_want_write(raw) != 0 }
-    var wantsWrite: Bool { nghttp2_session_want_write(raw) != 0 }
 
     /// Returns flow-control credit for `count` DATA bytes the consumer took (`nghttp2_session_consume`).
     func consume(stream: Int32, _ count: Int) {
@@ -130,9 +129,8 @@ final class H2Session {
         }
     }
 
-    /// Queues GOAWAY with the last stream id nghttp2 processed (`nghttp2_submit_goaway`).
-    /// `graceful` first announces the shutdown (`nghttp2_submit_shutdown_notice`, server only)
-    /// so streams in flight can still arrive.
+    /// Queues GOAWAY with the last stream id nghttp2 processed (`nghttp2_submit_goaway`):
+    /// streams up to it finish, later ones are refused.
     func goAway(code: H2ErrorCode) {
         let last = nghttp2_session_get_last_proc_stream_id(raw)
         _ = nghttp2_submit_goaway(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, code.rawValue, nil, 0)
@@ -148,9 +146,6 @@ final class H2Session {
 
     /// Whether a new request may be submitted: no GOAWAY either way (`nghttp2_session_check_request_allowed`).
     var requestAllowed: Bool { nghttp2_session_check_request_allowed(raw) != 0 }
-
-    /// Bytes the peer may still send on a stream before we consume (`nghttp2_session_get_stream_effective_local_window_size`).
-    func localWindow(stream: Int32) -> Int { Int(nghttp2_session_get_stream_local_window_size(raw, stream)) }
 
     static func describe(_ code: Int32) -> String { String(cString: nghttp2_strerror(code)) }
 }

@@ -61,7 +61,12 @@ final class InboundWorker: HBONEServerDelegate {
             let upstream = try TunnelSocket(loop: loop, socket: socket, connecting: true)
             upstream.tunnel = tunnel
             upstream.onConnected = { s, ok, reason in
-                guard let t = s.tunnel else { return }
+                // The HBONE connection may have ended while the connect was in flight.
+                guard let t = s.tunnel, t.state == .pending else {
+                    s.tunnel = nil
+                    s.close(reset: true)
+                    return
+                }
                 if ok {
                     t.accept(handler: s)
                 } else {

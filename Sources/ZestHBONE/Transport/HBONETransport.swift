@@ -94,36 +94,50 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         }
     }
 
-    /// Decrypts into a pool slot and hands each chunk to nghttp2, until TLS wants more input,
-    /// the sink is full (a peer that does not read our answers), or the pool is empty.
+    /// Decrypts into a pool slot and hands it to nghttp2, until TLS wants more input or the
+    /// pool is empty. Each slot is filled with as many TLS records as fit before nghttp2 sees
+    /// it, so DATA reaches the application socket in slot-sized writes rather than one write
+    /// per 16 KiB record.
+    ///
+    /// Reading goes on while our own output is blocked: two peers that both stop reading when
+    /// their output is full deadlock under bidirectional load. What reading can make us hold
+    /// is bounded anyway: DATA by the flow-control windows (credit is returned only when the
+    /// application took the bytes), queued SETTINGS/PING ACKs by nghttp2's limit and the flood
+    /// guard; DATA we send is pulled only when the sink has room.
     private func readLoop() {
         let pool = loop.bufferPool
-        while state == .running, let h2, !h2.outputBlocked {
+        while state == .running, let h2 {
             guard let slot = pool.take() else {
                 if !waitingForBuffers { waitingForBuffers = true; loop.waitForBuffers(self) }
                 return
             }
             let buffer = UnsafeMutableRawBufferPointer(start: pool.payload(slot), count: pool.payloadCapacity)
-            let r: TLSProgress
-            do {
-                r = try tls.read(into: buffer)
-            } catch {
-                pool.release(slot)
-                h2.transportClosed(.protocolViolation("TLS read failed: \(error)"))
+            var filled = 0
+            var ended: HBONEError?
+            var drained = false
+            while filled < buffer.count {
+                let r: TLSProgress
+                do {
+                    r = try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+                } catch {
+                    ended = .protocolViolation("TLS read failed: \(error)")
+                    break
+                }
+                if case .done(let n) = r, n > 0 {
+                    filled += n
+                    continue
+                }
+                if r == .closed { ended = .protocolViolation("the peer closed the TLS connection") }
+                drained = true
+                break
+            }
+            if filled > 0 { h2.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) }
+            pool.release(slot)
+            if let ended {
+                h2.transportClosed(ended)
                 return
             }
-            switch r {
-            case .done(let n):
-                h2.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                pool.release(slot)
-            case .wantRead, .wantWrite:
-                pool.release(slot)
-                return
-            case .closed:
-                pool.release(slot)
-                h2.transportClosed(.protocolViolation("the peer closed the TLS connection"))
-                return
-            }
+            if drained { return }
         }
     }
 

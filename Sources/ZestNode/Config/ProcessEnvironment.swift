@@ -25,8 +25,7 @@ public enum ProcessEnvironment {
 
     public static let required: [Capability] = [
         Capability(name: "CAP_SYS_ADMIN", bit: 21, neededFor: "setns into pod network namespaces"),
-        Capability(name: "CAP_NET_ADMIN", bit: 12, neededFor: "nftables rules, SO_MARK and IP_TRANSPARENT"),
-        Capability(name: "CAP_NET_RAW", bit: 13, neededFor: "IP_TRANSPARENT sockets that keep the client's address"),
+        Capability(name: "CAP_NET_ADMIN", bit: 12, neededFor: "nftables rules, policy routes, SO_MARK and IP_TRANSPARENT (which keeps the client's address)"),
     ]
 
     /// Capabilities from `required` missing from `effective` (the CapEff mask).

@@ -30,6 +30,9 @@ final class EnrollmentState {
     private(set) var pending: [PodUID: Pending] = [:]
     private var announced: Set<PodUID> = []
     private(set) var snapshotReceived = false
+    /// Pods enrolled and removed since start (ztunnel's proxies_started/stopped_total).
+    private(set) var started = 0
+    private(set) var stopped = 0
 
     init(delegate: any EnrollmentDelegate) { self.delegate = delegate }
 
@@ -41,38 +44,38 @@ final class EnrollmentState {
 
     /// Handles one datagram: decodes it, checks its descriptors and applies it. Every
     /// descriptor that arrived is either handed to the delegate or closed before returning.
-    func handle(_ bytes: [UInt8], descriptors: [OwnedDescriptor], descriptorCount: Int,
-                truncated: Bool, controlTruncated: Bool) -> WorkloadResponse {
+    func handle(_ datagram: SeqpacketSocket.Datagram) -> WorkloadResponse {
+        let descriptors = datagram.descriptors
         var handedOver: OwnedDescriptor?
         defer { descriptors.forEach { if $0 !== handedOver { $0.close() } } }
-        if truncated {
+        if datagram.truncated {
             return nack("message longer than \(SeqpacketSocket.maxDatagram) bytes was truncated; ZDS messages are small, is the peer speaking ZDS?")
         }
-        if controlTruncated {
-            return nack("ancillary data was truncated (\(descriptorCount) descriptors delivered); AddWorkload must carry exactly one netns descriptor")
+        if datagram.controlTruncated {
+            return nack("ancillary data was truncated (over \(SeqpacketSocket.maxPassedDescriptors) descriptors?); AddWorkload must carry exactly one netns descriptor")
         }
         let request: WorkloadRequest
         do {
-            request = try WorkloadRequest(decoding: bytes)
+            request = try WorkloadRequest(decoding: datagram.bytes)
         } catch {
             return nack("\(error)")
         }
         if case .add = request {
-            guard descriptorCount == 1, let fd = descriptors.first else {
-                return nack("AddWorkload must carry exactly one netns descriptor (SCM_RIGHTS), got \(descriptorCount)")
+            guard descriptors.count == 1, let fd = descriptors.first else {
+                return nack("AddWorkload must carry exactly one netns descriptor (SCM_RIGHTS), got \(descriptors.count)")
             }
             handedOver = fd
             return apply(request, netns: fd)
         }
-        guard descriptorCount == 0 else {
-            return nack("\(request.kind) must carry no descriptors, got \(descriptorCount)")
+        guard descriptors.isEmpty else {
+            return nack("\(request.kind) must carry no descriptors, got \(descriptors.count)")
         }
         return apply(request, netns: nil)
     }
 
     /// Applies a decoded request whose descriptor count was already checked; takes
     /// ownership of `fd`, which is closed unless a pod's namespace handle keeps it.
-    func apply(_ request: WorkloadRequest, netns fd: OwnedDescriptor?) -> WorkloadResponse {
+    private func apply(_ request: WorkloadRequest, netns fd: OwnedDescriptor?) -> WorkloadResponse {
         switch request {
         case .add(let uid, let info):
             guard let fd else { return nack("AddWorkload for \(uid) carries no netns descriptor") }
@@ -98,14 +101,11 @@ final class EnrollmentState {
             guard !uid.rawValue.isEmpty else { return nack("DelWorkload has an empty uid") }
             announced.remove(uid)
             pending[uid] = nil
-            if enrolled.removeValue(forKey: uid) != nil { delegate.remove(uid) }
+            if enrolled[uid] != nil { remove(uid) }
             return .ack
         case .snapshotSent:
             guard !snapshotReceived else { return nack("second SnapshotSent on one connection") }
-            for uid in enrolled.keys.sorted() where !announced.contains(uid) {
-                enrolled[uid] = nil
-                delegate.remove(uid)
-            }
+            for uid in enrolled.keys.sorted() where !announced.contains(uid) { remove(uid) }
             pending = pending.filter { announced.contains($0.key) }
             snapshotReceived = true
             delegate.snapshotComplete()
@@ -122,6 +122,7 @@ final class EnrollmentState {
                 try delegate.enroll(uid, info: p.info, netns: p.netns)
                 pending[uid] = nil
                 enrolled[uid] = Enrolled(info: p.info, netns: p.netns.identity)
+                started += 1
                 succeeded += 1
             } catch {
                 pending[uid]?.lastError = "\(error)"
@@ -137,8 +138,7 @@ final class EnrollmentState {
                 enrolled[uid]?.info = info
                 return .ack
             }
-            enrolled[uid] = nil
-            delegate.remove(uid)
+            remove(uid)
         }
         pending[uid] = nil
         do {
@@ -148,8 +148,27 @@ final class EnrollmentState {
             return nack("enrolling \(uid) (\(info)) failed: \(error); Zest will retry")
         }
         enrolled[uid] = Enrolled(info: info, netns: netns.identity)
+        started += 1
         return .ack
     }
 
-    private func nack(_ reason: String) -> WorkloadResponse { WorkloadResponse(error: reason) }
+    private func remove(_ uid: PodUID) {
+        enrolled[uid] = nil
+        stopped += 1
+        delegate.remove(uid)
+    }
+
+    /// istio-cni reads each response into a 1,024-byte buffer and treats a truncated one
+    /// as a broken connection, so NACK text is cut to fit with room for the framing.
+    static let maxNackBytes = 1000
+
+    private func nack(_ reason: String) -> WorkloadResponse {
+        guard reason.utf8.count > Self.maxNackBytes else { return WorkloadResponse(error: reason) }
+        var cut = ""
+        for c in reason {
+            guard cut.utf8.count + c.utf8.count <= Self.maxNackBytes - 3 else { break }
+            cut.append(c)
+        }
+        return WorkloadResponse(error: cut + "...")
+    }
 }

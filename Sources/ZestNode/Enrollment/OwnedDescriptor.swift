@@ -17,6 +17,9 @@ public final class OwnedDescriptor: Sendable, CustomStringConvertible {
     public var descriptor: FileDescriptor { FileDescriptor(rawValue: raw) }
     public var description: String { "fd \(raw)" }
 
+    /// Whether `close()` has not been called yet.
+    public var isOpen: Bool { closed.withLock { !$0 } }
+
     /// Closes the descriptor now (close(2)); later calls do nothing.
     public func close() {
         let wasOpen = closed.withLock { closed in

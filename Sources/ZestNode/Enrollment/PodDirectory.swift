@@ -43,15 +43,8 @@ public struct PodDirectory: Sendable {
     /// the directory if needed. Returns the file's path.
     @discardableResult
     public func write(_ pod: PodFile) throws -> String {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let target = file(for: pod.uid)
-        let temporary = path + "/.\(pod.uid.rawValue).tmp"
-        try Data(pod.yaml.utf8).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, target) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "rename to \(target): \(describe(code))"])
-        }
+        try writeAtomically(pod.yaml, to: target, temporary: path + "/.\(pod.uid.rawValue).tmp")
         return target
     }
 
@@ -69,4 +62,45 @@ public struct PodDirectory: Sendable {
     }
 
     public func file(for uid: PodUID) -> String { path + "/\(uid.rawValue).yaml" }
+
+    // MARK: - Acknowledgements
+
+    /// Where `zest cni serve` records the newest node proxy's answer to a pod's request,
+    /// so `zest cni add --wait` can report it: `<dir>/.acks/<uid>`, holding "ACK" or
+    /// "NACK <reason>".
+    public func acknowledgementFile(for uid: PodUID) -> String { path + "/.acks/\(uid.rawValue)" }
+
+    /// The recorded answer for a pod, if there is one.
+    public func acknowledgement(for uid: PodUID) -> WorkloadResponse? {
+        guard case .success(let text) = readSmallTextFile(acknowledgementFile(for: uid), limit: 4096) else { return nil }
+        if text == "ACK" { return .ack }
+        return text.hasPrefix("NACK ") ? WorkloadResponse(error: String(text.dropFirst(5))) : nil
+    }
+
+    /// Records an answer atomically (temporary file renamed into place).
+    public func recordAcknowledgement(_ response: WorkloadResponse, for uid: PodUID) throws {
+        let target = acknowledgementFile(for: uid)
+        try writeAtomically(response.isAck ? "ACK" : "NACK " + response.error, to: target, temporary: target + ".tmp")
+    }
+
+    public func clearAcknowledgement(for uid: PodUID) { unlink(acknowledgementFile(for: uid)) }
+
+    /// Uids that have a recorded answer.
+    public func acknowledgedUIDs() -> [PodUID] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path + "/.acks")) ?? []
+        return names.filter { !$0.hasSuffix(".tmp") }.map(PodUID.init)
+    }
+}
+
+/// Writes `text` to `temporary`, then renames it over `target` (rename(2) is atomic), so
+/// a reader never sees half a file. Creates the parent directory if needed.
+private func writeAtomically(_ text: String, to target: String, temporary: String) throws {
+    let parent = (target as NSString).deletingLastPathComponent
+    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, target) == 0 else {
+        let code = errno
+        unlink(temporary)
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "rename to \(target): \(describe(code))"])
+    }
 }

@@ -10,8 +10,11 @@ public final class SeqpacketSocket: Sendable {
 
     /// Largest datagram either side reads; ZDS messages are a few hundred bytes at most.
     public static let maxDatagram = 4096
-    /// Most descriptors one datagram may carry (`ZEST_MAX_PASSED_FDS`).
+    /// Most descriptors one received datagram may carry (`ZEST_MAX_PASSED_FDS`); beyond
+    /// it the kernel closes the rest and flags the datagram `controlTruncated`.
     public static let maxPassedDescriptors = 16
+    /// Most descriptors `send` attaches (the kernel's SCM_MAX_FD, `ZEST_MAX_SENT_FDS`).
+    public static let maxSentDescriptors = 253
 
     private init(adopting fd: Int32) { file = OwnedDescriptor(adopting: fd) }
 
@@ -19,9 +22,6 @@ public final class SeqpacketSocket: Sendable {
     public struct Datagram: Sendable {
         public let bytes: [UInt8]
         public let descriptors: [OwnedDescriptor]
-        /// How many descriptors the kernel delivered (more than `descriptors.count` only
-        /// when a peer sent over `maxPassedDescriptors`; the extra ones were closed).
-        public let descriptorCount: Int
         /// The datagram was longer than `maxDatagram` (MSG_TRUNC).
         public let truncated: Bool
         /// Ancillary data did not fit and descriptors were dropped (MSG_CTRUNC).
@@ -83,7 +83,7 @@ public final class SeqpacketSocket: Sendable {
 
     /// Sends one datagram with `descriptors` attached as SCM_RIGHTS (sendmsg(2)).
     public func send(_ bytes: [UInt8], descriptors: [Int32] = []) throws(ZdsSocketError) {
-        guard descriptors.count <= Self.maxPassedDescriptors else {
+        guard descriptors.count <= Self.maxSentDescriptors else {
             throw .tooManyDescriptors(descriptors.count)
         }
         let sent = bytes.withUnsafeBytes { buf in
@@ -123,7 +123,7 @@ public final class SeqpacketSocket: Sendable {
         let owned = fds.prefix(min(Int(count), Self.maxPassedDescriptors)).map(OwnedDescriptor.init(adopting:))
         if n == 0 && count == 0 { return .closed }
         return .datagram(Datagram(bytes: Array(buffer.prefix(min(n, Self.maxDatagram))),
-                                  descriptors: owned, descriptorCount: Int(count),
+                                  descriptors: owned,
                                   truncated: flags & zest_const_MSG_TRUNC() != 0,
                                   controlTruncated: flags & zest_const_MSG_CTRUNC() != 0))
     }
@@ -134,7 +134,8 @@ public final class SeqpacketSocket: Sendable {
     // MARK: - Helpers
 
     /// poll(2) on the socket and the stop signal. True when the socket is readable (or has
-    /// an error or hang-up to report), false on deadline or stop.
+    /// an error or hang-up to report), false on deadline or stop. A deadline already past
+    /// still polls once, without waiting.
     private func waitReadable(until deadline: ContinuousClock.Instant?,
                               stop: StopSignal?) throws(ZdsSocketError) -> Bool {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
@@ -142,11 +143,7 @@ public final class SeqpacketSocket: Sendable {
         while true {
             if stop?.isStopped == true { return false }
             var timeout: Int32 = -1
-            if let deadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                guard left > .zero else { return false }
-                timeout = pollMilliseconds(left)
-            }
+            if let deadline { timeout = pollMilliseconds(ContinuousClock.now.duration(to: deadline)) }
             for i in fds.indices { fds[i].revents = 0 }
             let rc = poll(&fds, nfds_t(fds.count), timeout)
             if rc < 0 {
@@ -154,6 +151,7 @@ public final class SeqpacketSocket: Sendable {
                 throw .call("poll", errno: errno)
             }
             if fds[0].revents != 0 { return true }
+            if let deadline, ContinuousClock.now >= deadline { return false }
         }
     }
 

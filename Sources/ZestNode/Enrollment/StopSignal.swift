@@ -42,8 +42,8 @@ public final class StopSignal: Sendable {
 
 /// Rounds a duration up to whole milliseconds for poll(2), capped to fit an Int32.
 func pollMilliseconds(_ d: Duration) -> Int32 {
+    guard d > .zero else { return 0 }
     let (s, atto) = d.components
-    if s < 0 { return 0 }
     let ms = s * 1000 + (atto + 999_999_999_999_999) / 1_000_000_000_000_000
     return Int32(clamping: ms)
 }

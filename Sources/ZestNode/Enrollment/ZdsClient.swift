@@ -11,6 +11,10 @@ public struct EnrollmentStatus: Sendable, Equatable {
     public var enrolled: [PodUID: WorkloadInfo] = [:]
     /// Pods whose enrollment failed and is being retried, with the last error.
     public var pending: [PodUID: String] = [:]
+    /// Pods enrolled and removed since start (ztunnel's `workload_manager_proxies_started_total`
+    /// and `…_stopped_total`).
+    public var started = 0
+    public var stopped = 0
     /// Connections established since start.
     public var connections = 0
     /// Requests answered with a NACK since start.
@@ -57,7 +61,8 @@ public final class ZdsClient: Sendable {
     /// A copy of the current status.
     public var status: EnrollmentStatus { state.withLock { $0 } }
 
-    /// Starts the client thread. Calling it twice does nothing.
+    /// Starts the client thread. Calling it twice does nothing; the thread (and this
+    /// client) lives until `stop()`.
     public func start() {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
@@ -118,8 +123,7 @@ public final class ZdsClient: Sendable {
             let deadline: ContinuousClock.Instant? = machine.pending.isEmpty ? nil : nextRetry
             switch try socket.receive(until: deadline, stop: stopSignal) {
             case .datagram(let d):
-                let response = machine.handle(d.bytes, descriptors: d.descriptors, descriptorCount: d.descriptorCount,
-                                              truncated: d.truncated, controlTruncated: d.controlTruncated)
+                let response = machine.handle(d)
                 if !response.isAck {
                     configuration.log("NACK: \(response.error)")
                     state.withLock { $0.nacks += 1; $0.lastError = response.error }
@@ -146,10 +150,13 @@ public final class ZdsClient: Sendable {
         let enrolled = machine.enrolled.mapValues(\.info)
         let pending = machine.pending.mapValues(\.lastError)
         let snapshot = machine.snapshotReceived
+        let (started, stopped) = (machine.started, machine.stopped)
         state.withLock {
             $0.enrolled = enrolled
             $0.pending = pending
             $0.snapshotReceived = snapshot
+            $0.started = started
+            $0.stopped = stopped
         }
     }
 }

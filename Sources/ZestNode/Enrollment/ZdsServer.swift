@@ -83,7 +83,7 @@ public final class ZdsServerConnection: Sendable {
         do { received = try socket.receive(until: deadline) } catch { throw .socket(error) }
         switch received {
         case .datagram(let d):
-            guard d.descriptorCount == 0 else { throw .unexpectedDescriptors(d.descriptorCount) }
+            guard d.descriptors.isEmpty else { throw .unexpectedDescriptors(d.descriptors.count) }
             return d.bytes
         case .closed: throw .closed(expecting: what)
         case .timedOut, .stopped: throw .timedOut(expecting: what)

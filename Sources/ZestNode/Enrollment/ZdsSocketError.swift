@@ -23,7 +23,7 @@ public enum ZdsSocketError: Error, Equatable, Sendable, CustomStringConvertible 
         case .call(let name, let e):
             return "\(name) failed on the ZDS socket: \(describe(e))"
         case .tooManyDescriptors(let n):
-            return "cannot pass \(n) descriptors in one datagram; the limit is \(SeqpacketSocket.maxPassedDescriptors)"
+            return "cannot pass \(n) descriptors in one datagram; the limit is \(SeqpacketSocket.maxSentDescriptors)"
         }
     }
 }

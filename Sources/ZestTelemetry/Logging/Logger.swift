@@ -24,8 +24,12 @@ public enum LogFormat: Sendable, Equatable {
 
     /// `json` when `LOG_FORMAT=json` (ztunnel's variable), else `plain`.
     public static func fromEnvironment() -> LogFormat {
-        guard let v = getenv("LOG_FORMAT") else { return .plain }
-        return String(cString: v).lowercased() == "json" ? .json : .plain
+        parse(getenv("LOG_FORMAT").map { String(cString: $0) })
+    }
+
+    /// `json` for `json` (any case), `plain` for anything else or nothing.
+    public static func parse(_ value: String?) -> LogFormat {
+        value?.lowercased() == "json" ? .json : .plain
     }
 }
 
@@ -87,8 +91,13 @@ public final class Logger: Sendable {
     /// (`info` in `info,access=debug`). Per-target directives are not supported and are ignored.
     /// Unset or empty gives `defaultLevel`.
     public static func levelFromEnvironment(default defaultLevel: LogLevel? = .info) throws(LogLevelError) -> LogLevel? {
-        guard let raw = getenv("RUST_LOG") else { return defaultLevel }
-        let items = String(cString: raw).split(separator: ",").map(String.init).filter { !$0.contains("=") }
+        try level(rustLog: getenv("RUST_LOG").map { String(cString: $0) }, default: defaultLevel)
+    }
+
+    /// The level a `RUST_LOG` value selects (see `levelFromEnvironment`).
+    public static func level(rustLog: String?, default defaultLevel: LogLevel? = .info) throws(LogLevelError) -> LogLevel? {
+        guard let rustLog else { return defaultLevel }
+        let items = rustLog.split(separator: ",").map(String.init).filter { !$0.contains("=") }
         guard let first = items.first, !first.trimmingSpaces().isEmpty else { return defaultLevel }
         return try parseLevel(first)
     }

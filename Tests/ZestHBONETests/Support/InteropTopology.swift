@@ -74,16 +74,26 @@ final class InteropTopology {
         return (ok, out)
     }
 
+    /// The built `zest` executable, or a failure saying how to build it.
+    static func zestExecutable() throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: TestPaths.zest) else {
+            throw HarnessFailure("\(TestPaths.zest) is missing; run `swift build --build-tests` (or `swift build --product zest`) first")
+        }
+        return TestPaths.zest
+    }
+
     /// Starts `zest tunnel-server` in node B on `listen`.
     func startZestServer(listen: String, tls: EnvoyConfig.TLSFiles, extra: [String] = []) throws -> ChildProcess {
-        try start(in: b, "zest-server", [TestPaths.zest, "tunnel-server", "--listen", listen, "--cert", tls.certificate,
+        _ = try Self.zestExecutable()
+        return try start(in: b, "zest-server", [TestPaths.zest, "tunnel-server", "--listen", listen, "--cert", tls.certificate,
                                          "--key", tls.privateKey, "--ca", tls.trustedCA, "--workers", "1", "--drain-seconds", "0"] + extra)
     }
 
     /// Starts `zest tunnel` in node A.
     func startZestClient(listen: String, peer: String, authority: String, tls: EnvoyConfig.TLSFiles,
                          expect: String) throws -> ChildProcess {
-        try start(in: a, "zest-client", [TestPaths.zest, "tunnel", "--listen", listen, "--peer", peer, "--authority", authority,
+        _ = try Self.zestExecutable()
+        return try start(in: a, "zest-client", [TestPaths.zest, "tunnel", "--listen", listen, "--peer", peer, "--authority", authority,
                                          "--cert", tls.certificate, "--key", tls.privateKey, "--ca", tls.trustedCA,
                                          "--expect-identity", expect, "--workers", "1"])
     }
