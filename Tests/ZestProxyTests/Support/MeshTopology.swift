@@ -29,6 +29,7 @@ final class MeshTopology {
     let thread: NetnsThread
     let capture: PodCapture
     let workers: WorkerGroup
+    let stateDirectoryPath: String
     let certificates: CertificateManager
     let mesh: MeshStateCell
     let metrics = TrafficMetrics()
@@ -66,6 +67,7 @@ final class MeshTopology {
             certificates = CertificateManager(provider: try EmbeddedCA.loadOrCreate(stateDirectory: stateDirectory,
                                                                                    trustDomain: "cluster.local"))
             mesh = MeshStateCell(MeshState(workloads: [workloadA, workloadB]))
+            stateDirectoryPath = stateDirectory
             logPath = stateDirectory + "/zest.log"
             let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             logger = Logger(sink: LogSink(fd: fd), format: .plain, level: .info)
@@ -81,7 +83,7 @@ final class MeshTopology {
     private static func nodeVeth(_ pod: TestNamespace) -> String { "n" + String(pod.name.suffix(10)) }
 
     /// A veth pair between a pod and the node, named after the pod so several pods fit.
-    private static func link(_ pod: TestNamespace, _ podAddress: String, to node: TestNamespace, _ nodeAddress: String) throws {
+    static func link(_ pod: TestNamespace, _ podAddress: String, to node: TestNamespace, _ nodeAddress: String) throws {
         let p = "p" + String(pod.name.suffix(10)), n = nodeVeth(pod)
         try runChecked(["ip", "link", "add", p, "netns", pod.name, "type", "veth", "peer", "name", n, "netns", node.name])
         try runChecked(["ip", "-n", pod.name, "addr", "add", podAddress, "dev", p])
