@@ -26,6 +26,9 @@ struct PodDrainTests {
             _ = try t.connect(from: t.nodeHandle, to: appB)
         }
         #expect(try roundTrip(open, "still-open"), "an open tunnel keeps working during the drain")
+        let whileOpen = t.metrics.totals().filter { $0.key.reporter == .destination }.values
+        #expect(whileOpen.contains { $0.opened == 1 && $0.closed == 0 && $0.receivedBytes == 10 },
+                "byte counters advance while the connection is open")
         #expect(waitUntil(timeout: .seconds(6)) { proxiesB.counters().closedByShutdown == 1 })
         #expect(!(try roundTrip(open, "after-deadline")), "the deadline closed it")
         #expect(proxiesB.counters().open == 0)

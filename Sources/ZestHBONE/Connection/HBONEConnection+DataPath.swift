@@ -125,7 +125,19 @@ extension HBONEConnection {
     }
 
     func deliverHeld(_ t: HBONETunnel) {
-        guard !closed, t.state == .open, let h = t.handler else { return }
+        guard !closed, let h = t.handler else { return }
+        if t.closingAfterDelivery {
+            _ = t.held.take { h.tunnel(t, receive: $0) }
+            guard t.held.isEmpty, tunnels.removeValue(forKey: t.streamID) != nil else { return }
+            t.closingAfterDelivery = false
+            if !t.receiveEndReported {
+                t.receiveEndReported = true
+                h.tunnelDidReceiveEnd(t)
+            }
+            reportClose(t, nil)
+            return
+        }
+        guard t.state == .open else { return }
         let taken = t.held.take { h.tunnel(t, receive: $0) }
         session.consume(stream: t.streamID, taken)
         reportEndIfDrained(t)

@@ -83,8 +83,16 @@ extension HBONEConnection: H2SessionHandler {
 
     func h2StreamClosed(stream: Int32, code: H2ErrorCode) {
         requestHeads.removeValue(forKey: stream)
-        guard let t = tunnels.removeValue(forKey: stream) else { return }
+        guard let t = tunnels[stream] else { return }
         t.state = .closed
+        if !t.held.isEmpty, code == .noError, t.sendEnded, t.receiveEnded, t.handler != nil {
+            // The stream is done but the application has not taken all of it yet (its socket
+            // was full): return the connection credit now and finish once it is delivered.
+            session.consumeConnection(t.held.count)
+            t.closingAfterDelivery = true
+            return
+        }
+        tunnels.removeValue(forKey: stream)
         if !t.held.isEmpty {
             session.consumeConnection(t.held.count)
             t.held.removeAll()

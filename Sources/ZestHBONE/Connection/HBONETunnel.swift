@@ -22,6 +22,9 @@ public final class HBONETunnel {
     /// never exceeds the stream window (4 MiB) whatever the peer does.
     var held = HeldBytes()
     var closeReported = false
+    /// The stream closed cleanly (END_STREAM both ways) while the handler still had bytes to
+    /// take: the close is reported once `held` is delivered, so no payload is dropped.
+    var closingAfterDelivery = false
 
     init(streamID: Int32, request: ConnectRequest, connection: HBONEConnection, state: State,
          handler: HBONETunnelHandler?) {

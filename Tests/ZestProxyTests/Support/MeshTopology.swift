@@ -167,7 +167,7 @@ final class MeshTopology {
         podA.destroy()
         podB.destroy()
         node.destroy()
-        _ = try? FileManager.default.removeItem(atPath: stateDirectory)
+        if getenv("ZEST_KEEP_TEST_STATE") == nil { _ = try? FileManager.default.removeItem(atPath: stateDirectory) }
     }
 }
 
