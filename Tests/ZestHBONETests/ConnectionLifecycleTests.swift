@@ -95,6 +95,29 @@ import ZestCore
         #expect(serverEnd.receivedEnd)
     }
 
+    @Test func bytesHeldWhenTheStreamClosesStillReachTheApplication() throws {
+        let data = payload(1 << 20, seed: 12)
+        let delegate = TestServerDelegate()
+        delegate.decide = { _ in .accept(TunnelEndpoint(sending: data)) }
+        let wire = try MemoryWire(delegate: delegate)
+        let clientEnd = TunnelEndpoint(sending: [], finish: true)
+        clientEnd.receiveLimit = 0
+        let tunnel = try wire.client.openTunnel(ConnectRequest(target: target), handler: clientEnd)
+        #expect(wire.pump())
+        // Both END_STREAMs crossed the wire; the application has taken nothing yet.
+        #expect(wire.client.tunnelCount == 0)
+        #expect(tunnel.heldByteCount == data.count)
+        #expect(!clientEnd.closed && !clientEnd.receivedEnd)
+        clientEnd.receiveLimit = 300_000
+        tunnel.deliverHeldBytes()
+        #expect(!clientEnd.closed && clientEnd.received.count == 300_000)
+        clientEnd.receiveLimit = Int.max
+        tunnel.deliverHeldBytes()
+        #expect(clientEnd.received == data)
+        #expect(clientEnd.receivedEnd && clientEnd.closed && clientEnd.closeError == nil)
+        #expect(wire.pump())
+    }
+
     @Test func aPeerThatDoesNotReadStopsTheSenderAtTheSinkLimit() throws {
         let delegate = TestServerDelegate()
         let serverEnd = TunnelEndpoint(sending: payload(8 << 20, seed: 4))

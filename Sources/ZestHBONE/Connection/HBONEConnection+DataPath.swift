@@ -125,26 +125,31 @@ extension HBONEConnection {
     }
 
     func deliverHeld(_ t: HBONETunnel) {
-        guard !closed, let h = t.handler else { return }
-        if t.closingAfterDelivery {
-            _ = t.held.take { h.tunnel(t, receive: $0) }
-            guard t.held.isEmpty, tunnels.removeValue(forKey: t.streamID) != nil else { return }
-            t.closingAfterDelivery = false
-            if !t.receiveEndReported {
-                t.receiveEndReported = true
-                h.tunnelDidReceiveEnd(t)
-            }
-            reportClose(t, nil)
-            return
-        }
-        guard t.state == .open else { return }
+        guard t.state == .open || t.state == .draining, let h = t.handler else { return }
         let taken = t.held.take { h.tunnel(t, receive: $0) }
-        session.consume(stream: t.streamID, taken)
+        if !closed {
+            // A draining tunnel's stream is gone: only the connection window is still owed.
+            if t.state == .open { session.consume(stream: t.streamID, taken) } else { session.consumeConnection(taken) }
+        }
         reportEndIfDrained(t)
+        if t.state == .draining, t.held.isEmpty {
+            drainingTunnels.removeValue(forKey: t.streamID)
+            t.state = .closed
+            reportClose(t, nil)
+        }
         flush()
     }
 
     func resetTunnel(_ t: HBONETunnel, code: H2ErrorCode) {
+        if t.state == .draining {
+            // The application gave up on the tail; the stream itself is already closed.
+            if !closed { session.consumeConnection(t.held.count) }
+            t.held.removeAll()
+            drainingTunnels.removeValue(forKey: t.streamID)
+            t.state = .closed
+            reportClose(t, .reset(code))
+            return
+        }
         guard !closed else { return }
         session.reset(stream: t.streamID, code: code)
         flush()

@@ -83,16 +83,14 @@ extension HBONEConnection: H2SessionHandler {
 
     func h2StreamClosed(stream: Int32, code: H2ErrorCode) {
         requestHeads.removeValue(forKey: stream)
-        guard let t = tunnels[stream] else { return }
-        t.state = .closed
-        if !t.held.isEmpty, code == .noError, t.sendEnded, t.receiveEnded, t.handler != nil {
-            // The stream is done but the application has not taken all of it yet (its socket
-            // was full): return the connection credit now and finish once it is delivered.
-            session.consumeConnection(t.held.count)
-            t.closingAfterDelivery = true
+        guard let t = tunnels.removeValue(forKey: stream) else { return }
+        if code == .noError, t.sendEnded, t.receiveEnded, !t.held.isEmpty, t.handler != nil {
+            // Done on the wire, not yet in the application: deliver the tail before closing.
+            t.state = .draining
+            drainingTunnels[stream] = t
             return
         }
-        tunnels.removeValue(forKey: stream)
+        t.state = .closed
         if !t.held.isEmpty {
             session.consumeConnection(t.held.count)
             t.held.removeAll()
@@ -174,7 +172,8 @@ extension HBONEConnection: H2SessionHandler {
     }
 
     func reportEndIfDrained(_ t: HBONETunnel) {
-        guard t.receiveEnded, !t.receiveEndReported, t.held.isEmpty, t.state == .open, let h = t.handler else { return }
+        guard t.receiveEnded, !t.receiveEndReported, t.held.isEmpty, t.state == .open || t.state == .draining,
+              let h = t.handler else { return }
         t.receiveEndReported = true
         h.tunnelDidReceiveEnd(t)
     }

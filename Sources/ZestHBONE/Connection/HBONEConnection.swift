@@ -39,6 +39,8 @@ public final class HBONEConnection {
     weak var serverDelegate: HBONEServerDelegate?
     let clock: () -> ContinuousClock.Instant
     var tunnels: [Int32: HBONETunnel] = [:]
+    /// Tunnels whose stream closed cleanly while received bytes were still held.
+    var drainingTunnels: [Int32: HBONETunnel] = [:]
     var requestHeads: [Int32: RequestHead] = [:]
     var keepAlive: KeepAlive
     var floodGuard: FloodGuard

@@ -1,14 +1,17 @@
 /// One CONNECT stream: one user TCP connection carried inside an HBONE connection.
 /// Confined to the connection's thread like the connection itself.
 public final class HBONETunnel {
-    enum State { case requested, pending, open, closed }
+    /// `draining`: both directions ended on the wire, but the application has not taken every
+    /// received byte yet; the tunnel finishes when it has.
+    enum State { case requested, pending, open, draining, closed }
 
     public let streamID: Int32
     /// Client: what was sent. Server: what was received and validated.
     public let request: ConnectRequest
     public internal(set) weak var handler: HBONETunnelHandler?
-    /// The connection is strongly held by its owner; a tunnel never outlives it.
-    unowned let connection: HBONEConnection
+    /// Strong: a draining tunnel may outlive the transport, and its application may still call
+    /// in. The connection drops its tunnels when they close, which ends the cycle.
+    let connection: HBONEConnection
     var state: State
     /// Client: the response `:status` as it arrives.
     var status: Int?
@@ -22,9 +25,6 @@ public final class HBONETunnel {
     /// never exceeds the stream window (4 MiB) whatever the peer does.
     var held = HeldBytes()
     var closeReported = false
-    /// The stream closed cleanly (END_STREAM both ways) while the handler still had bytes to
-    /// take: the close is reported once `held` is delivered, so no payload is dropped.
-    var closingAfterDelivery = false
 
     init(streamID: Int32, request: ConnectRequest, connection: HBONEConnection, state: State,
          handler: HBONETunnelHandler?) {
