@@ -23,6 +23,7 @@ struct Zest: ParsableCommand {
             TunnelServerCommand.self,
             RedirectCommand.self,
             CNICommand.self,
+            RunCommand.self,
             ConfigCommand.self, PolicyCommand.self,
         ]
     )

@@ -1,0 +1,8 @@
+/// The per-pod proxy set of ZestProxy, adapted to the agent's `PodProxyFactory`.
+public enum PodProxySetFactory {
+    /// Builds the factory from the node's services.
+    public static func make(_ services: NodeAgent.Services) throws -> any PodProxyFactory {
+        throw AgentError.unsupported(setting: "pod proxies",
+            reason: "this build has no per-pod proxy set (ZestProxy PodProxySet is not merged yet)")
+    }
+}
