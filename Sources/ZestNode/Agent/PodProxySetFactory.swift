@@ -2,7 +2,14 @@
 public enum PodProxySetFactory {
     /// Builds the factory from the node's services.
     public static func make(_ services: NodeAgent.Services) throws -> any PodProxyFactory {
-        throw AgentError.unsupported(setting: "pod proxies",
-            reason: "this build has no per-pod proxy set (ZestProxy PodProxySet is not merged yet)")
+        Unavailable()
+    }
+
+    /// Until ZestProxy's PodProxySet is merged every enrollment is refused (NACKed, retried).
+    struct Unavailable: PodProxyFactory {
+        func start(_ pod: PodContext) throws -> any PodProxies {
+            throw AgentError.unsupported(setting: "pod proxies",
+                reason: "this build has no per-pod proxy set (ZestProxy PodProxySet is not merged yet)")
+        }
     }
 }
