@@ -71,6 +71,9 @@ struct TunnelCommand: ParsableCommand {
     }
 
     func run() throws {
+        // SSL_write goes through write(2), which raises SIGPIPE on a peer that already closed;
+        // the error must come back as EPIPE instead of killing the process.
+        signal(SIGPIPE, SIG_IGN)
         let signals = SignalWaiter(blocking: [SIGINT, SIGTERM])
         let tls = try loadTLSContext(role: .client, cert: tlsFiles.cert, key: tlsFiles.key, ca: tlsFiles.ca, aes128Only: tlsFiles.aes128Only)
         var config = HBONETunnelClient.Configuration(listen: SocketAddress(listen)!, peer: SocketAddress(peer)!,
@@ -120,6 +123,9 @@ struct TunnelServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        // SSL_write goes through write(2), which raises SIGPIPE on a peer that already closed;
+        // the error must come back as EPIPE instead of killing the process.
+        signal(SIGPIPE, SIG_IGN)
         let signals = SignalWaiter(blocking: [SIGINT, SIGTERM])
         let tls = try loadTLSContext(role: .server, cert: tlsFiles.cert, key: tlsFiles.key, ca: tlsFiles.ca, aes128Only: tlsFiles.aes128Only)
         var config = HBONEServer.Configuration(listen: SocketAddress(listen)!, tls: tls)

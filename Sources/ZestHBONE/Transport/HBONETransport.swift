@@ -75,10 +75,10 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         do {
             switch try tls.handshake() {
             case .done:
+                state = .running
                 let c = try makeConnection(self)
                 c.observer = self
                 h2 = c
-                state = .running
                 armTimer()
                 onReady?(self)
                 readLoop()

@@ -1,7 +1,7 @@
 """Sends COUNT deterministic bytes to HOST:PORT, half-closes, reads the echo until EOF and
-prints "sent=<sha256> received=<sha256> bytes=<n>". Retries the connect until DEADLINE seconds
-pass, so it can start before the proxy under test listens.
-Usage: tcp_echo_client.py HOST PORT COUNT [DEADLINE]"""
+prints "sent=<sha256> received=<sha256> bytes=<n>" per connection. Retries the connect until
+DEADLINE seconds pass. With PARALLEL > 1, runs that many connections at once (distinct data).
+Usage: tcp_echo_client.py HOST PORT COUNT [DEADLINE] [PARALLEL]"""
 import hashlib
 import socket
 import sys
@@ -9,9 +9,7 @@ import threading
 import time
 
 
-def main():
-    host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    deadline = time.time() + (float(sys.argv[4]) if len(sys.argv) > 4 else 10)
+def one(host, port, count, deadline, salt, out):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     while True:
         try:
@@ -41,14 +39,27 @@ def main():
     i = 0
     while left > 0:
         chunk = block[: min(left, len(block))]
-        chunk = bytes([i & 0xFF]) + chunk[1:]
+        chunk = bytes([(i + salt) & 0xFF]) + chunk[1:]
         s.sendall(chunk)
         sent.update(chunk)
         left -= len(chunk)
         i += 1
     s.shutdown(socket.SHUT_WR)
     t.join(timeout=60)
-    print(f"sent={sent.hexdigest()} received={received.hexdigest()} bytes={got[0]}", flush=True)
+    out.append(f"sent={sent.hexdigest()} received={received.hexdigest()} bytes={got[0]}")
+
+
+def main():
+    host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    deadline = time.time() + (float(sys.argv[4]) if len(sys.argv) > 4 else 10)
+    parallel = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    out = []
+    threads = [threading.Thread(target=one, args=(host, port, count, deadline, n, out)) for n in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("\n".join(out), flush=True)
 
 
 main()

@@ -34,9 +34,10 @@ final class InteropTopology {
         return c
     }
 
-    /// Starts an echo backend in node B listening on `host:port`.
-    func startEchoBackend(host: String, port: UInt16) throws {
-        let c = try start(in: b, "backend-\(port)", ["python3", "-u", TestPaths.fixtures + "/tcp_echo_server.py", host, String(port)])
+    /// Starts an echo backend in node B listening on `host:port`; `late` answers only after EOF.
+    func startEchoBackend(host: String, port: UInt16, late: Bool = false) throws {
+        let c = try start(in: b, "backend-\(port)", ["python3", "-u", TestPaths.fixtures + "/tcp_echo_server.py", host, String(port)]
+                          + (late ? ["late"] : []))
         guard waitUntil(timeout: .seconds(10), { c.log.contains("ready") }) else {
             throw HarnessFailure("echo backend did not start: \(c.log)")
         }
@@ -56,17 +57,35 @@ final class InteropTopology {
         guard r.succeeded else { throw HarnessFailure("\(host):\(port) never accepted connections: \(what?.log ?? "")") }
     }
 
-    /// Runs the echo client in node A against `host:port` with `count` bytes; returns whether the
-    /// echo matched byte for byte (sha256) and the client's report line.
-    func echo(from ns: TestNamespace? = nil, host: String, port: UInt16, count: Int) throws -> (ok: Bool, report: String) {
-        let out = try runChecked(["ip", "netns", "exec", (ns ?? a).name, "python3", TestPaths.fixtures + "/tcp_echo_client.py",
-                                  host, String(port), String(count), "15"])
-        let fields = Dictionary(uniqueKeysWithValues: out.split(whereSeparator: \.isWhitespace).compactMap { f -> (String, String)? in
-            let kv = f.split(separator: "=", maxSplits: 1)
-            return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
-        })
-        let ok = fields["sent"] != nil && fields["sent"] == fields["received"] && fields["bytes"] == String(count)
+    /// Runs the echo client in node A against `host:port`, `parallel` connections of `count`
+    /// bytes each; ok when every echo matched byte for byte (sha256).
+    func echo(from ns: TestNamespace? = nil, host: String, port: UInt16, count: Int, parallel: Int = 1) throws -> (ok: Bool, report: String) {
+        let r = try runCommand(["ip", "netns", "exec", (ns ?? a).name, "python3", TestPaths.fixtures + "/tcp_echo_client.py",
+                                host, String(port), String(count), "15", String(parallel)])
+        let out = r.stdout + r.stderr
+        let lines = out.split(separator: "\n").filter { $0.hasPrefix("sent=") }
+        let ok = lines.count == parallel && lines.allSatisfy { line in
+            let fields = Dictionary(uniqueKeysWithValues: line.split(separator: " ").compactMap { f -> (String, String)? in
+                let kv = f.split(separator: "=", maxSplits: 1)
+                return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+            })
+            return fields["sent"] != nil && fields["sent"] == fields["received"] && fields["bytes"] == String(count)
+        }
         return (ok, out)
+    }
+
+    /// Starts `zest tunnel-server` in node B on `listen`.
+    func startZestServer(listen: String, tls: EnvoyConfig.TLSFiles, extra: [String] = []) throws -> ChildProcess {
+        try start(in: b, "zest-server", [TestPaths.zest, "tunnel-server", "--listen", listen, "--cert", tls.certificate,
+                                         "--key", tls.privateKey, "--ca", tls.trustedCA, "--workers", "1", "--drain-seconds", "0"] + extra)
+    }
+
+    /// Starts `zest tunnel` in node A.
+    func startZestClient(listen: String, peer: String, authority: String, tls: EnvoyConfig.TLSFiles,
+                         expect: String) throws -> ChildProcess {
+        try start(in: a, "zest-client", [TestPaths.zest, "tunnel", "--listen", listen, "--peer", peer, "--authority", authority,
+                                         "--cert", tls.certificate, "--key", tls.privateKey, "--ca", tls.trustedCA,
+                                         "--expect-identity", expect, "--workers", "1"])
     }
 
     func logs() -> String { children.map { "--- \($0.logPath)\n\($0.log.suffix(3000))" }.joined(separator: "\n") }
