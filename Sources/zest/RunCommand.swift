@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
         let agent: NodeAgent
         do {
             try AgentProcess.prepare(nodeConfig, logger: logger)
-            agent = try NodeAgent(config: nodeConfig, logger: logger, proxies: PodProxySetFactory.make)
+            agent = try NodeAgent(config: nodeConfig, logger: logger)
         } catch {
             logger.error("agent", "cannot start: \(error)")
             logger.flush()

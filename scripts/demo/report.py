@@ -43,7 +43,7 @@ verdicts = {}
 for name, who in (("orders", "orders-api"), ("web", "web")):
     b, a, why = calls(name)
     verdicts[who] = a
-    after = f"{a['ok']} ok, {a['fail']} refused" + (f" ({why})" if why else "")
+    after = f"{a['ok']} ok, {a['fail']} failed" + (f" ({why})" if why else "")
     print(f"  {who:<12} {b['ok']} ok, {b['fail']} failed{'':<11} {after}")
 
 peers = {}
@@ -77,17 +77,22 @@ for node in ("node1", "node2"):
               f"bytes received {v.get('received_bytes', 0)}, sent {v.get('sent_bytes', 0)}")
 
 print()
-print("Zest access log (last line per direction and pair):")
+print("Zest access log (last line per node, direction and pair; one line per completed connection):")
 for node in ("node1", "node2"):
     last = {}
     for line in open(f"{run}/{node}.zest.log"):
         parts = line.rstrip("\n").split("\t")
-        if len(parts) >= 4 and parts[2] == "access":
-            fields = dict(re.findall(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)', parts[4] if len(parts) > 4 else ""))
-            key = (fields.get("direction"), fields.get("src.workload"), fields.get("dst.workload"), fields.get("error") is not None)
-            last[key] = f"{parts[3]}  " + "  ".join(p for p in parts[4:])
+        if len(parts) >= 5 and parts[2] == "access":
+            f = {k: v.strip('"') for k, v in re.findall(r'([\w.]+)=("(?:[^"\\]|\\.)*"|\S+)', parts[4])}
+            key = (f.get("direction"), f.get("src.workload"), f.get("dst.workload"))
+            text = (f"{f.get('direction', '?'):<8} {f.get('src.workload', f.get('src.addr'))} "
+                    f"({f.get('src.identity', 'no identity')}) -> {f.get('dst.workload', f.get('dst.addr'))} "
+                    f"sent={f.get('bytes_sent')} recv={f.get('bytes_recv')} {f.get('duration')}")
+            if "error" in f:
+                text += f"  error: {f['error']}"
+            last[key] = text
     for key in sorted(last, key=str):
-        print(f"  {node}: {last[key][:220]}")
+        print(f"  {node}: {last[key]}")
 
 ok = verdicts["orders-api"]["ok"] > 0 and verdicts["orders-api"]["fail"] == 0 and \
      verdicts["web"]["ok"] == 0 and verdicts["web"]["fail"] > 0

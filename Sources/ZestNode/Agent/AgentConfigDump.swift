@@ -2,6 +2,7 @@ import Foundation
 import ZestCore
 import ZestIdentity
 import ZestPolicy
+import ZestProxy
 import ZestTelemetry
 
 /// The `/config_dump` sections the node agent registers, in ztunnel's key names:
@@ -85,12 +86,13 @@ enum AgentConfigDump {
     static func workloadStateJSON(_ pods: PodRegistry, _ status: EnrollmentStatus) -> JSONValue {
         var members: [(String, JSONValue)] = []
         for (uid, pod) in pods.current.sorted(by: { $0.key < $1.key }) {
-            let c = pod.proxies.connections
+            let c = pod.proxies.counters()
             members.append((uid.rawValue, .object([
-                ("state", "Up"), ("info", infoJSON(pod.context.info)),
-                ("identity", .string(pod.context.identity.uri)),
-                ("netns", .string("\(pod.context.netns.identity)")),
-                ("connections", .object([("inbound", .int(Int64(c.inbound))), ("outbound", .int(Int64(c.outbound)))])),
+                ("state", "Up"), ("info", infoJSON(pod.info)),
+                ("identity", .string(pod.proxies.identity.uri)),
+                ("addresses", .array(pod.proxies.pod.addresses.map { .string("\($0)") })),
+                ("netns", .string("\(pod.netns.identity)")),
+                ("connections", countersJSON(c)),
             ])))
         }
         for (uid, error) in status.pending.sorted(by: { $0.key < $1.key }) {
@@ -102,6 +104,22 @@ enum AgentConfigDump {
             ("connected", .bool(status.connected)), ("snapshotReceived", .bool(status.snapshotReceived)),
             ("lastError", status.lastError.map { .string($0) } ?? .null),
             ("pods", .object(members)),
+        ])
+    }
+
+    /// Open connections and what the pod's proxies did, by path.
+    static func countersJSON(_ c: PodProxyCounters) -> JSONValue {
+        let n = { (v: Int) in JSONValue.int(Int64(v)) }
+        return .object([
+            ("open", n(c.open)),
+            ("outbound", .object([("accepted", n(c.outboundAccepted)), ("hbone", n(c.outboundHBONE)),
+                                  ("passthrough", n(c.outboundPassthrough)), ("refused", n(c.outboundRefused)),
+                                  ("routeFailures", n(c.outboundRouteFailures)), ("tunnelFailures", n(c.outboundTunnelFailures))])),
+            ("inboundPlaintext", .object([("accepted", n(c.inboundPlaintextAccepted)), ("denied", n(c.inboundPlaintextDenied))])),
+            ("inboundHBONE", .object([("connections", n(c.inboundHBONEConnections)), ("tunnelsOpened", n(c.inboundTunnelsOpened)),
+                                      ("tunnelsDenied", n(c.inboundTunnelsDenied)), ("upstreamFailures", n(c.inboundUpstreamFailures))])),
+            ("closedByPolicyChange", n(c.closedByPolicyChange)), ("closedByShutdown", n(c.closedByShutdown)),
+            ("bytesFromApp", .int(Int64(clamping: c.bytesFromApp))), ("bytesToApp", .int(Int64(clamping: c.bytesToApp))),
         ])
     }
 

@@ -37,17 +37,18 @@ public final class NodeAgent: Sendable {
     private let shutdownSignal = StopSignal()
     private let shutdownReason = ShutdownReason()
 
-    /// Builds and starts everything; `proxies` makes the per-pod proxy factory from the
-    /// node's services. Throws `AgentError` (nothing left running) when a part cannot start.
-    public init(config: NodeConfig, logger: Logger,
-                proxies makeProxies: (Services) throws -> any PodProxyFactory) throws {
+    /// Builds and starts everything. Throws `AgentError` (nothing left running) when a part cannot start.
+    public init(config: NodeConfig, logger: Logger) throws {
         let readiness = Readiness()
         let certificatesTask = readiness.register("certificates")
         let configurationTask = readiness.register("configuration")
         let snapshotTask = readiness.register("enrollment snapshot")
         let metrics = MetricsRegistry(buildTag: NodeAgent.version)
 
-        let certificates = CertificateManager(provider: try NodeAgent.certificateProvider(config))
+        let rotation = RotationTarget()
+        let certificates = CertificateManager(provider: try NodeAgent.certificateProvider(config)) { id, cert in
+            rotation.registry?.rotate(id, to: cert)
+        }
         let store = try NodeAgent.configStore(config)
         let mesh = store?.cell ?? MeshStateCell()
         let workerCount = config.workers.resolve(cpus: CPUCount.defaultWorkerCount())
@@ -63,16 +64,10 @@ public final class NodeAgent: Sendable {
         var options = CaptureOptions()
         options.captureDNS = config.dnsCapture
         let capture = PodCapture(mode: config.captureByIstioCNI ? .external : .zest(options), thread: netns)
-        let factory: any PodProxyFactory
-        do {
-            factory = try makeProxies(services)
-        } catch {
-            workers.shutdown()
-            throw error
-        }
-        let pods = PodRegistry(.init(capture: capture, certificates: certificates, proxies: factory,
-                                     metrics: metrics.workloadManager, logger: logger,
+        let pods = PodRegistry(.init(capture: capture, netns: netns, workers: workers, mesh: mesh,
+                                     certificates: certificates, metrics: metrics, logger: logger,
                                      trustDomain: config.trustDomain, namespaceDirectory: config.namespaceDirectory))
+        rotation.registry = pods
         var zdsConfig = ZdsClient.Configuration(socketPath: config.enrollmentSocket)
         zdsConfig.log = { line in logger.info("zds", line) }
         let enrollment = ZdsClient(configuration: zdsConfig, delegate: pods)
@@ -143,13 +138,13 @@ public final class NodeAgent: Sendable {
         ])
         readiness.register("draining").markPending()
         enrollment.stop()
-        pods.stopAccepting()
+        pods.drain(deadline: deadline)
         let end = ContinuousClock.now + deadline
         while pods.openConnections > 0 && ContinuousClock.now < end {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let left = pods.openConnections
-        pods.closeAll()
+        pods.stopAll()
         control.stop()
         configWatcher?.stop()
         services.workers.shutdown()
@@ -192,6 +187,15 @@ public final class NodeAgent: Sendable {
         } catch {
             throw AgentError.configuration("\(error)")
         }
+    }
+}
+
+/// Lets certificate renewals reach the pod registry, which is built after the manager.
+final class RotationTarget: Sendable {
+    private let target = Mutex<PodRegistry?>(nil)
+    var registry: PodRegistry? {
+        get { target.withLock { $0 } }
+        set { target.withLock { $0 = newValue } }
     }
 }
 

@@ -1,43 +1,38 @@
 import Synchronization
 import ZestCore
 import ZestIdentity
+import ZestPolicy
+import ZestProxy
+import ZestReactor
 import ZestRedirect
 import ZestTelemetry
 
 /// The node agent's pods: what enrollment asks for, carried out. For each pod it opens the
-/// listeners first and then installs the capture rules, so no new connection is ever
-/// redirected to a port nobody listens on; removal goes the other way round. Implements
-/// `EnrollmentDelegate`, so its calls come from the ZDS client's thread one at a time.
+/// listeners (a `PodProxySet`) first and then installs the capture rules, so no new
+/// connection is ever redirected to a port nobody listens on; removal goes the other way
+/// round. Implements `EnrollmentDelegate`: its calls come from the ZDS client's thread.
 public final class PodRegistry: EnrollmentDelegate {
     /// One served pod.
     public struct Pod: Sendable {
-        public let context: PodContext
-        public let proxies: any PodProxies
-        public let enrolledAt: ContinuousClock.Instant
+        public let uid: PodUID
+        public let info: WorkloadInfo
+        public let netns: NetNamespace
+        public let proxies: PodProxySet
     }
 
     public struct Dependencies: Sendable {
         public var capture: PodCapture
+        public var netns: NetnsThread
+        public var workers: WorkerGroup
+        public var mesh: MeshStateCell
         public var certificates: CertificateManager
-        public var proxies: any PodProxyFactory
-        public var metrics: WorkloadManagerMetrics
+        public var metrics: MetricsRegistry
         public var logger: Logger
         public var trustDomain: String
         /// Directory of named network namespaces searched for leftover capture tables once
         /// the first snapshot is in (Kubernetes and `ip netns` keep pod namespaces there).
         public var namespaceDirectory: String
-
-        public init(capture: PodCapture, certificates: CertificateManager, proxies: any PodProxyFactory,
-                    metrics: WorkloadManagerMetrics, logger: Logger, trustDomain: String,
-                    namespaceDirectory: String) {
-            self.capture = capture
-            self.certificates = certificates
-            self.proxies = proxies
-            self.metrics = metrics
-            self.logger = logger
-            self.trustDomain = trustDomain
-            self.namespaceDirectory = namespaceDirectory
-        }
+        public var settings = PodProxySettings()
     }
 
     private let deps: Dependencies
@@ -52,33 +47,36 @@ public final class PodRegistry: EnrollmentDelegate {
     /// A copy of the pods served now.
     public var current: [PodUID: Pod] { pods.withLock { $0 } }
 
-    /// Snapshots completed since start (the first one triggers the leftover cleanup).
-    public var completedSnapshots: Int { snapshots.load(ordering: .acquiring) }
-
     // MARK: - EnrollmentDelegate
 
     public func enroll(_ uid: PodUID, info: WorkloadInfo, netns: NetNamespaceHandle) throws {
         guard !draining.load(ordering: .acquiring) else { throw AgentError.draining }
-        guard let identity = SpiffeID("spiffe://\(deps.trustDomain)/ns/\(info.namespace)/sa/\(info.serviceAccount)") else {
+        let namespace = try NetNamespace(duplicating: netns.file.descriptor)
+        let description = describe(info)
+        let identity: SpiffeID
+        do {
+            identity = try description.identity()
+        } catch {
             throw AgentError.invalidIdentity(info: "\(info)", trustDomain: deps.trustDomain)
         }
-        let namespace = try NetNamespace(duplicating: netns.file.descriptor)
-        let context = PodContext(uid: uid, info: info, netns: namespace, identity: identity)
         deps.certificates.prefetch(identity)
-        _ = try deps.certificates.certificate(for: identity)
-        let proxies = try deps.proxies.start(context)
+        let proxies = try PodProxySet(PodProxySet.Configuration(
+            pod: description, network: NetnsPodNetwork(thread: deps.netns, namespace: namespace),
+            mesh: deps.mesh, certificates: deps.certificates, metrics: deps.metrics.traffic,
+            logger: deps.logger, settings: deps.settings), workers: deps.workers)
         do {
             try deps.capture.install(in: namespace)
         } catch {
-            proxies.closeAll()
+            proxies.stop()
             throw AgentError.capture(uid: uid.rawValue, reason: "\(error)")
         }
-        pods.withLock { $0[uid] = Pod(context: context, proxies: proxies, enrolledAt: .now) }
-        deps.metrics.proxiesStarted.increment()
+        pods.withLock { $0[uid] = Pod(uid: uid, info: info, netns: namespace, proxies: proxies) }
+        deps.metrics.workloadManager.proxiesStarted.increment()
         updateGauges()
         deps.logger.info("pods", "pod enrolled", [
             LogField("uid", uid.rawValue), LogField("workload", "\(info.namespace)/\(info.name)"),
-            LogField("identity", identity.uri), LogField("netns", "\(namespace.identity)"),
+            LogField("identity", identity.uri), LogField("addresses", description.addresses.map { "\($0)" }.joined(separator: ",")),
+            LogField("netns", "\(namespace.identity)"),
         ])
     }
 
@@ -86,61 +84,81 @@ public final class PodRegistry: EnrollmentDelegate {
 
     public func remove(_ uid: PodUID) {
         guard let pod = pods.withLock({ $0.removeValue(forKey: uid) }) else { return }
-        pod.proxies.stopAccepting()
-        pod.proxies.closeAll()
-        var fields = [LogField("uid", uid.rawValue), LogField("workload", "\(pod.context.info.namespace)/\(pod.context.info.name)")]
+        pod.proxies.stop()
+        var fields = [LogField("uid", uid.rawValue), LogField("workload", "\(pod.info.namespace)/\(pod.info.name)")]
         do {
-            try deps.capture.remove(from: pod.context.netns)
+            try deps.capture.remove(from: pod.netns)
         } catch {
-            // The namespace is usually gone with the pod; nothing is left to redirect then.
+            // The namespace usually went with the pod; nothing is left to redirect then.
             fields.append(LogField("capture", "\(error)"))
         }
-        if !pods.withLock({ $0.values.contains { $0.context.identity == pod.context.identity } }) {
-            deps.certificates.forget(pod.context.identity)
+        if !pods.withLock({ $0.values.contains { $0.proxies.identity == pod.proxies.identity } }) {
+            deps.certificates.forget(pod.proxies.identity)
         }
-        deps.metrics.proxiesStopped.increment()
+        deps.metrics.workloadManager.proxiesStopped.increment()
         updateGauges()
         deps.logger.info("pods", "pod removed", fields)
     }
 
     public func snapshotComplete() {
-        let first = snapshots.add(1, ordering: .acquiringAndReleasing).newValue == 1
-        if first { removeLeftovers() }
+        if snapshots.add(1, ordering: .acquiringAndReleasing).newValue == 1 { removeLeftovers() }
     }
 
-    // MARK: - Drain
+    // MARK: - Certificates, drain
 
-    /// Stops taking new pods and closes every pod's listeners; connections keep running.
-    /// Capture rules stay: a Zest started next takes the pods over (or finds them at start).
-    public func stopAccepting() {
-        draining.store(true, ordering: .releasing)
-        for pod in current.values {
-            pod.proxies.stopAccepting()
-            pod.proxies.goAway()
+    /// Hands a renewed certificate to every pod with that identity.
+    public func rotate(_ identity: SpiffeID, to certificate: WorkloadCertificate) {
+        for pod in current.values where pod.proxies.identity == identity {
+            do {
+                try pod.proxies.rotate(to: certificate)
+            } catch {
+                deps.logger.error("pods", "certificate rotation failed; the old certificate stays in use",
+                                  [LogField("identity", identity.uri), LogField("error", "\(error)")])
+            }
         }
     }
 
-    /// Open connections over every pod.
-    public var openConnections: Int { current.values.reduce(0) { $0 + $1.proxies.connections.total } }
+    /// Stops taking new pods and drains every pod's proxies: listeners close at once, HBONE
+    /// peers get GOAWAY, connections still open at `deadline` are closed. Capture rules stay:
+    /// the Zest started next takes the pods over.
+    public func drain(deadline: Duration) {
+        draining.store(true, ordering: .releasing)
+        for pod in current.values { pod.proxies.drain(deadline: deadline) }
+    }
 
-    /// Closes every pod's remaining connections (end of the drain).
-    public func closeAll() {
-        for pod in current.values { pod.proxies.closeAll() }
+    /// Open connections over every pod.
+    public var openConnections: Int { current.values.reduce(0) { $0 + $1.proxies.counters().open } }
+
+    /// Closes every pod's proxies now (end of the drain).
+    public func stopAll() {
+        for pod in current.values { pod.proxies.stop() }
     }
 
     /// Pending pods (retried by the ZDS client) for the gauge.
     public func setPending(_ count: Int) {
-        deps.metrics.pendingProxies.set(Int64(count))
+        deps.metrics.workloadManager.pendingProxies.set(Int64(count))
     }
 
     private func updateGauges() {
-        deps.metrics.activeProxies.set(Int64(pods.withLock { $0.count }))
+        deps.metrics.workloadManager.activeProxies.set(Int64(pods.withLock { $0.count }))
     }
 
-    /// Removes Zest's tables from named namespaces that no served pod lives in: after a crash
-    /// or for pods deleted while Zest was down, so no pod stays redirected to dead listeners.
+    /// The pod as the proxies need it: its mesh workload (found by namespace, service account
+    /// and name among the local configuration) supplies the uid and addresses.
+    private func describe(_ info: WorkloadInfo) -> PodDescription {
+        let mesh = deps.mesh.load()
+        let w = mesh.workloads.first {
+            $0.namespace == info.namespace && $0.serviceAccount == info.serviceAccount && $0.name == info.name
+        }
+        return PodDescription(uid: w?.uid ?? "\(info.namespace)/\(info.name)", name: info.name, namespace: info.namespace,
+                              serviceAccount: info.serviceAccount, trustDomain: w?.trustDomain ?? deps.trustDomain,
+                              addresses: w?.addresses ?? [])
+    }
+
+    /// Removes Zest's tables from named namespaces no served pod lives in: after a crash or
+    /// for pods deleted while Zest was down, so no pod stays redirected to dead listeners.
     private func removeLeftovers() {
-        let served = Set(current.values.map(\.context.netns.identity))
+        let served = Set(current.values.map(\.netns.identity))
         var others: [NetNamespace] = []
         for path in NetNamespace.namedPaths(in: deps.namespaceDirectory) {
             guard let ns = try? NetNamespace(path: path), !served.contains(ns.identity) else { continue }
