@@ -60,7 +60,12 @@ final class NodeFixture: @unchecked Sendable {
     func addPod(_ name: String, namespace: String, serviceAccount: String) throws -> Pod {
         let i = pods.count + 1
         let ns = try TestNamespace("pod")
-        try connectNamespaces(router, "10.9.\(i).1/24", ns, "10.9.\(i).2/24")
+        let side = "r\(ns.name.suffix(12))"
+        try runChecked(["ip", "link", "add", side, "netns", router.name, "type", "veth", "peer", "name", "eth0", "netns", ns.name])
+        try router.exec(["ip", "addr", "add", "10.9.\(i).1/24", "dev", side])
+        try router.exec(["ip", "link", "set", side, "up"])
+        try ns.exec(["ip", "addr", "add", "10.9.\(i).2/24", "dev", "eth0"])
+        try ns.exec(["ip", "link", "set", "eth0", "up"])
         try ns.exec(["ip", "route", "add", "default", "via", "10.9.\(i).1"])
         let pod = Pod(name: name, namespace: namespace, serviceAccount: serviceAccount, netns: ns, ip: "10.9.\(i).2")
         pods.append(pod)
