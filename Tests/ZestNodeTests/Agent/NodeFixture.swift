@@ -107,7 +107,11 @@ final class NodeFixture: @unchecked Sendable {
 
     /// One connection from `pod` to `target:port` through the probe; the greeting or the error.
     func connect(from pod: Pod, to target: String, port: Int = 8080) -> (ok: Bool, text: String) {
-        let r = try? runCommand(["ip", "netns", "exec", pod.netns.name, "python3", Self.probe, "connect", target, "\(port)"])
+        connect(from: pod.netns, to: target, port: port)
+    }
+
+    func connect(from netns: TestNamespace, to target: String, port: Int = 8080) -> (ok: Bool, text: String) {
+        let r = try? runCommand(["ip", "netns", "exec", netns.name, "python3", Self.probe, "connect", target, "\(port)"])
         let text = (r?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         return (r?.succeeded ?? false, text)
     }
