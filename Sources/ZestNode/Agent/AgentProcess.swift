@@ -12,10 +12,13 @@ public enum AgentProcess {
         return Logger(sink: LogSink(), format: config.logFormat == .json ? .json : .plain, level: level)
     }
 
-    /// Logs the effective configuration, raises the descriptor limit and checks capabilities.
+    /// Ignores SIGPIPE, logs the effective configuration, raises the descriptor limit and checks capabilities.
     /// Throws `AgentError.missingCapabilities` naming each missing capability and its use.
     public static func prepare(_ config: NodeConfig, logger: Logger) throws {
         logger.info("agent", "starting zest \(NodeAgent.version)")
+        // A peer that resets mid-write must cost one connection, not the process (TLS writes
+        // go through write(2), which raises SIGPIPE).
+        signal(SIGPIPE, SIG_IGN)
         for line in config.effectiveSummary { logger.info("config", line) }
         let limit = ProcessEnvironment.raiseFileLimit()
         logger.info("agent", "file descriptor limit raised", [LogField("RLIMIT_NOFILE", "\(limit)")])
