@@ -53,7 +53,7 @@ struct ChurnTests {
             #expect(try ns.exec(["ip", "route", "show", "table", "100"]).isEmpty, "\(ns.name) keeps a route")
             #expect(try ns.exec(["ss", "-Htan"]).isEmpty, "\(ns.name) keeps a socket")
         }
-        #expect(waitUntil(timeout: .seconds(5)) { openDescriptors(zest.process.pid) == baseline },
+        #expect(waitUntil(timeout: .seconds(5)) { openDescriptors(zest.process.pid) <= baseline },
                 "descriptors: \(openDescriptors(zest.process.pid)) now, \(baseline) before")
         let sorted = enrollTimes.sorted()
         print("50 pods enrolled through zest cni + ZDS: median \(sorted[sorted.count / 2]), worst \(sorted.last!) per round of 50")
