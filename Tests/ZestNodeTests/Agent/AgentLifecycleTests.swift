@@ -54,4 +54,17 @@ struct AgentLifecycleTests {
         #expect(missing.process.output.contains("cannot start"))
         #expect(missing.process.output.contains("absent.yaml"))
     }
+
+    @Test(.enabled(if: Privilege.canRunPrivilegedTests && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                   Comment(rawValue: Privilege.skipReason)))
+    func missingCapabilityFailsFastNamingIt() throws {
+        let node = try NodeFixture()
+        defer { node.destroy() }
+        let out = node.dir.path + "/nocap.log"
+        let p = try ChildProcess(["setpriv", "--bounding-set", "-sys_admin", NodeFixture.zestBinary, "run"],
+                                 environment: ["INPOD_UDS": node.socketPath(0), "ZEST_STATE_DIR": node.dir.path + "/state"],
+                                 outputPath: out)
+        #expect(p.wait(timeout: .seconds(10)) == 1)
+        #expect(p.output.contains("Zest lacks CAP_SYS_ADMIN (for setns into pod network namespaces)"), "\(p.output.suffix(400))")
+    }
 }
