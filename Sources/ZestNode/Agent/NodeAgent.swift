@@ -54,8 +54,7 @@ public final class NodeAgent: Sendable {
         let workerCount = config.workers.resolve(cpus: CPUCount.defaultWorkerCount())
         let bufferPools = metrics.bufferPools
         let workers = try WorkerGroup(workers: workerCount) { loop in
-            _ = bufferPools.register(worker: loop.index, capacity: loop.bufferPool.configuration.slotCount,
-                                     bufferSize: loop.bufferPool.configuration.payloadCapacity)
+            BufferPoolSampler.start(on: loop, metrics: bufferPools)
         }
         let netns = try NetnsThread()
         let services = Services(config: config, logger: logger, accessLog: AccessLog(logger: logger),

@@ -33,6 +33,9 @@ struct AgentLifecycleTests {
         }
         #expect((dump["config"] as? [String: Any])?["CONNECTION_TERMINATION_DEADLINE"] as? String == "1s")
         #expect(zest.metric("workload_manager_active_proxy_count") == 0)
+        #expect(zest.metric("buffer_pool_capacity_buffers") == 2 * 2048, "one pool per worker (2 workers)")
+        #expect(zest.metric("buffer_pool_in_use_buffers") == 0)
+        #expect(zest.metric("process_open_fds") > 0)
 
         #expect(zest.quit()?.body == "shutdown now\n")
         #expect(zest.process.wait(timeout: .seconds(10)) == 0)
