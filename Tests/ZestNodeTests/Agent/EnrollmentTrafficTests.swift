@@ -33,6 +33,15 @@ struct EnrollmentTrafficTests {
         #expect(waitUntil(timeout: .seconds(20)) { zest.podStates == ["client": "Up", "server": "Up"] },
                 "\(zest.podStates) \(zest.process.output.suffix(800))")
 
+        let certificates = zest.configDump["certificates"] as? [[String: Any]] ?? []
+        #expect(certificates.compactMap { $0["identity"] as? String }.sorted()
+                == ["spiffe://cluster.local/ns/shop/sa/api", "spiffe://cluster.local/ns/shop/sa/web"])
+        for c in certificates {
+            #expect(c["state"] as? String == "Available")
+            let leaf = (c["certChain"] as? [[String: Any]])?.first
+            #expect((leaf?["expirationTime"] as? String)?.hasSuffix("Z") == true && leaf?["validFrom"] != nil, "\(c)")
+        }
+
         // Enrolled pod to enrolled pod: 15001 in the client, HBONE to 15008 in the server,
         // and the app still sees the client's own address.
         for _ in 0..<3 {
@@ -74,6 +83,48 @@ struct EnrollmentTrafficTests {
         #expect(zest.metric("workload_manager_proxies_stopped_total") == 2)
         held.send(line: "after")
         #expect(waitUntil(timeout: .seconds(5)) { held.output.contains("echo after") }, "\(held.output)")
+    }
+
+    @Test(.enabled(if: Privilege.canRunPrivilegedTests && FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump"),
+                   Comment(rawValue: Privilege.skipReason)))
+    func wireBetweenEnrolledPodsCarriesNoPlaintext() throws {
+        let node = try NodeFixture()
+        defer { node.destroy() }
+        let client = try node.addPod("client", namespace: "shop", serviceAccount: "web")
+        let server = try node.addPod("server", namespace: "shop", serviceAccount: "api")
+        try node.startApp(in: server)
+        let hold = { (name: String) in
+            try ChildProcess(["python3", NodeFixture.probe, "hold", server.ip, "8080"], netns: client.netns.name,
+                             outputPath: node.dir.path + "/\(name).log", stdin: true)
+        }
+        let direct = try hold("direct")
+        defer { direct.stop(grace: .milliseconds(200)) }
+        #expect(waitUntil(timeout: .seconds(10)) { direct.output.contains("greeting") })
+        try node.startCNI()
+        let zest = try node.startZest()
+        try node.enroll(client)
+        try node.enroll(server)
+        #expect(waitUntil(timeout: .seconds(20)) { zest.podStates.count == 2 }, "\(zest.process.output.suffix(800))")
+        let meshed = try hold("meshed")
+        defer { meshed.stop(grace: .milliseconds(200)) }
+        #expect(waitUntil(timeout: .seconds(10)) { meshed.output.contains("greeting server sees \(client.ip)") })
+
+        let pcap = node.dir.path + "/wire.pcap"
+        let capture = try ChildProcess(["tcpdump", "-i", server.routerInterface, "-U", "-s", "0", "-w", pcap, "tcp"],
+                                       netns: node.router.name, outputPath: node.dir.path + "/tcpdump.log")
+        defer { capture.stop(grace: .milliseconds(500)) }
+        #expect(waitUntil(timeout: .seconds(10)) { capture.output.contains("listening on") })
+        meshed.send(line: "MESHED-SECRET-4711")
+        direct.send(line: "DIRECT-CONTROL-0815")
+        #expect(waitUntil(timeout: .seconds(5)) {
+            meshed.output.contains("echo MESHED-SECRET-4711") && direct.output.contains("echo DIRECT-CONTROL-0815")
+        })
+        Thread.sleep(forTimeInterval: 0.3)
+        capture.stop(grace: .seconds(2))
+        let text = try runChecked(["tcpdump", "-r", pcap, "-nn", "-A"])
+        #expect(text.contains("DIRECT-CONTROL-0815"), "the control connection (opened before enrollment) is plaintext on the wire")
+        #expect(!text.contains("MESHED-SECRET-4711"), "enrolled pods' traffic is encrypted on the wire")
+        #expect(text.contains("\(server.ip).15008"), "it travels to the server's HBONE port")
     }
 }
 

@@ -13,6 +13,8 @@ final class NodeFixture: @unchecked Sendable {
         let serviceAccount: String
         let netns: TestNamespace
         let ip: String
+        /// The pod's veth end in the router namespace (where a capture sees its traffic).
+        let routerInterface: String
         var uid: String { name }
     }
 
@@ -67,7 +69,8 @@ final class NodeFixture: @unchecked Sendable {
         try ns.exec(["ip", "addr", "add", "10.9.\(i).2/24", "dev", "eth0"])
         try ns.exec(["ip", "link", "set", "eth0", "up"])
         try ns.exec(["ip", "route", "add", "default", "via", "10.9.\(i).1"])
-        let pod = Pod(name: name, namespace: namespace, serviceAccount: serviceAccount, netns: ns, ip: "10.9.\(i).2")
+        let pod = Pod(name: name, namespace: namespace, serviceAccount: serviceAccount, netns: ns, ip: "10.9.\(i).2",
+                      routerInterface: side)
         pods.append(pod)
         symlink(ns.path, dir.path + "/netns/" + ns.name)
         try writeMesh()
