@@ -60,5 +60,6 @@ struct HandOffTests {
         #expect(new.metric("istio_tcp_connections_opened_total", ["reporter": "destination"]) > newBefore + 20,
                 "new connections land on the new Zest")
         #expect(old.process.output.contains("drained; exiting"))
+        print("hand-off: old Zest drained for \(drained); client loop during the hand-off: \(summary)")
     }
 }
