@@ -16,7 +16,6 @@ public final class NodeAgent: Sendable {
     public struct Services: Sendable {
         public let config: NodeConfig
         public let logger: Logger
-        public let accessLog: AccessLog
         public let metrics: MetricsRegistry
         /// The mesh snapshot (workloads, services, policies); republished on config change.
         public let mesh: MeshStateCell
@@ -57,7 +56,7 @@ public final class NodeAgent: Sendable {
             BufferPoolSampler.start(on: loop, metrics: bufferPools)
         }
         let netns = try NetnsThread()
-        let services = Services(config: config, logger: logger, accessLog: AccessLog(logger: logger),
+        let services = Services(config: config, logger: logger,
                                 metrics: metrics, mesh: mesh, certificates: certificates,
                                 workers: workers, netns: netns)
         var options = CaptureOptions()
