@@ -12,7 +12,7 @@ import ZestTelemetry
 /// enrollment (ZDS) with capture and per-pod proxies, and the metrics/readiness/admin
 /// servers, wired together; `run()` serves until a shutdown is requested and then drains.
 public final class NodeAgent: Sendable {
-    /// What the proxy layer is given to build each pod's listeners from.
+    /// The node-wide parts every pod shares (configuration, logger, metrics, mesh, certificates, workers).
     public struct Services: Sendable {
         public let config: NodeConfig
         public let logger: Logger
