@@ -1,6 +1,31 @@
 import ZestCore
 import ZestReactor
 
+/// How a relayed connection ended.
+enum RelayOutcome {
+    /// Both directions finished with FIN.
+    case completed
+    /// The upstream connect was refused or timed out; the client was reset.
+    case connectFailed(String)
+    /// A side broke or reset, or the owner closed it; both sides got RST.
+    case reset(String)
+}
+
+/// Hears about one relayed connection: bytes as they move and the end.
+protocol RelayObserver: AnyObject {
+    /// `toUpstream` bytes were written upstream and `toClient` to the client since the last call.
+    func relay(_ relay: RelayConnection, copiedToUpstream toUpstream: Int, toClient: Int)
+    /// The connection is over; called once.
+    func relay(_ relay: RelayConnection, endedWith outcome: RelayOutcome)
+}
+
+/// Copy settings of a relayed connection.
+struct RelaySettings {
+    var connectTimeout: Duration
+    var copyMode: CopyMode
+    var pipeCapacity: Int32?
+}
+
 /// One relayed TCP connection on one worker: the accepted client socket and the upstream socket,
 /// copied both ways with independent half-close.
 ///
@@ -13,7 +38,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private enum State { case connecting, relaying, closed }
 
     private unowned(unsafe) let loop: EventLoop
-    private unowned(unsafe) let worker: RelayWorker
+    private weak var observer: RelayObserver?
+    private let settings: RelaySettings
     private let client: Socket
     private let upstream: Socket
     private let clientFD: FileDescriptor
@@ -25,21 +51,19 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private var toClient = BufferedCopy()
     private var splicedToUpstream = SplicedCopy()
     private var splicedToClient = SplicedCopy()
+    private var reportedToUpstream: UInt64 = 0
+    private var reportedToClient: UInt64 = 0
 
-    /// Starts the upstream connect and registers both sockets. Throws (after resetting the
-    /// client) when the connect cannot even start.
-    init(client: Socket, worker: RelayWorker) throws(SyscallError) {
-        self.loop = worker.loop
-        self.worker = worker
+    /// Registers both sockets; `upstream` is connecting (`connected` tells whether it already
+    /// finished). Throws (after resetting the client and closing upstream) when registration fails.
+    init(loop: EventLoop, client: Socket, upstream: Socket, connected: IOResult<Void>, settings: RelaySettings,
+         observer: RelayObserver) throws(SyscallError) {
+        self.loop = loop
+        self.observer = observer
+        self.settings = settings
         self.client = client
+        self.upstream = upstream
         clientFD = client.descriptor!
-        let connected: IOResult<Void>
-        do {
-            (upstream, connected) = try Socket.connect(to: worker.configuration.upstream, mark: worker.configuration.mark)
-        } catch {
-            client.closeWithReset()
-            throw error
-        }
         upstreamFD = upstream.descriptor!
         do {
             try loop.register(clientFD, self)
@@ -53,9 +77,16 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         if case .processed = connected {
             state = .relaying
         } else {
-            connectTimer = loop.schedule(after: worker.configuration.connectTimeout, self)
+            connectTimer = loop.schedule(after: settings.connectTimeout, self)
         }
     }
+
+    /// Bytes copied so far (client→upstream, upstream→client).
+    var bytes: (toUpstream: UInt64, toClient: UInt64) {
+        (toUpstream.bytes &+ splicedToUpstream.bytes, toClient.bytes &+ splicedToClient.bytes)
+    }
+
+    var isClosed: Bool { state == .closed }
 
     func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
         switch state {
@@ -66,8 +97,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
             do {
                 try upstream.finishConnect()
             } catch {
-                worker.stats.connectFailures += 1
-                abort()
+                abort(.connectFailed("\(error)"))
                 return
             }
             if let t = connectTimer { loop.cancel(t) }
@@ -84,17 +114,18 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private func pumpBoth() {
         let pool = loop.bufferPool
         let a: CopyProgress, b: CopyProgress
-        switch worker.configuration.copyMode {
+        defer { reportBytes() }
+        switch settings.copyMode {
         case .buffered:
             a = toUpstream.isFinished ? .finished : toUpstream.pump(from: client, to: upstream, pool: pool)
             b = toClient.isFinished ? .finished : toClient.pump(from: upstream, to: client, pool: pool)
         case .splice:
-            let cap = worker.configuration.pipeCapacity
+            let cap = settings.pipeCapacity
             a = splicedToUpstream.isFinished ? .finished : splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
             b = splicedToClient.isFinished ? .finished : splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
         }
-        if case .failed = a { abort(); return }
-        if case .failed = b { abort(); return }
+        if case .failed(let e) = a { abort(.reset("client side: \(e)")); return }
+        if case .failed(let e) = b { abort(.reset("upstream side: \(e)")); return }
         if case .finished = a, case .finished = b { finish(); return }
         var starved = false
         if case .starved = a { starved = true }
@@ -113,12 +144,25 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     func timerFired(_ timer: TimerID) {
         guard state == .connecting, timer == connectTimer else { return }
         connectTimer = nil
-        worker.stats.connectFailures += 1
-        abort()
+        abort(.connectFailed("connect timed out after \(settings.connectTimeout)"))
     }
 
     func loopStopping() {
-        abort()
+        abort(.reset("the worker stopped"))
+    }
+
+    /// Closes both sides with RST now (policy denial, drain deadline, pod removal).
+    func close(reason: String) {
+        abort(.reset(reason))
+    }
+
+    private func reportBytes() {
+        let (up, down) = bytes
+        guard up != reportedToUpstream || down != reportedToClient else { return }
+        let du = Int(up &- reportedToUpstream), dd = Int(down &- reportedToClient)
+        reportedToUpstream = up
+        reportedToClient = down
+        observer?.relay(self, copiedToUpstream: du, toClient: dd)
     }
 
     /// Both directions ended cleanly: close both sockets.
@@ -126,16 +170,16 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         tearDown()
         client.close()
         upstream.close()
-        worker.stats.completed += 1
+        observer?.relay(self, endedWith: .completed)
     }
 
     /// Something broke: close both sockets with RST.
-    private func abort() {
+    private func abort(_ outcome: RelayOutcome) {
         guard state != .closed else { return }
         tearDown()
         client.closeWithReset()
         upstream.closeWithReset()
-        worker.stats.reset += 1
+        observer?.relay(self, endedWith: outcome)
     }
 
     private func tearDown() {
@@ -148,8 +192,6 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         toClient.releaseSlot(loop.bufferPool)
         splicedToUpstream.close()
         splicedToClient.close()
-        worker.stats.active -= 1
-        worker.stats.bytesToUpstream &+= toUpstream.bytes &+ splicedToUpstream.bytes
-        worker.stats.bytesToClient &+= toClient.bytes &+ splicedToClient.bytes
+        reportBytes()
     }
 }

@@ -22,8 +22,11 @@ final class RelayWorker {
         stats.accepted += 1
         stats.active += 1
         do {
-            _ = try RelayConnection(client: client, worker: self)
+            let (upstream, connected) = try Socket.connect(to: configuration.upstream, mark: configuration.mark)
+            _ = try RelayConnection(loop: loop, client: client, upstream: upstream, connected: connected,
+                                    settings: configuration.relaySettings, observer: self)
         } catch {
+            client.closeWithReset()
             stats.active -= 1
             stats.connectFailures += 1
         }
@@ -33,5 +36,27 @@ final class RelayWorker {
         var s = stats
         s.pool = loop.bufferPool.stats
         return s
+    }
+}
+
+extension RelayWorker: RelayObserver {
+    func relay(_ relay: RelayConnection, copiedToUpstream toUpstream: Int, toClient: Int) {
+        stats.bytesToUpstream &+= UInt64(toUpstream)
+        stats.bytesToClient &+= UInt64(toClient)
+    }
+
+    func relay(_ relay: RelayConnection, endedWith outcome: RelayOutcome) {
+        stats.active -= 1
+        switch outcome {
+        case .completed: stats.completed += 1
+        case .connectFailed: stats.connectFailures += 1; stats.reset += 1
+        case .reset: stats.reset += 1
+        }
+    }
+}
+
+extension RelayConfiguration {
+    var relaySettings: RelaySettings {
+        RelaySettings(connectTimeout: connectTimeout, copyMode: copyMode, pipeCapacity: pipeCapacity)
     }
 }
