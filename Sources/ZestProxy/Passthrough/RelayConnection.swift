@@ -33,6 +33,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         self.worker = worker
         self.client = client
         clientFD = client.descriptor!
+        try? client.setNoDelay()
         let connected: IOResult<Void>
         do {
             (upstream, connected) = try Socket.connect(to: worker.configuration.upstream, mark: worker.configuration.mark)
