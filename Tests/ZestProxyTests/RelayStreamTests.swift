@@ -39,10 +39,17 @@ import ZestTestSupport
         var received = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
         defer { buffer.deallocate() }
-        while true {
-            guard case .processed(let n) = try client.socket.read(into: buffer.baseAddress!, count: buffer.count), n > 0 else { break }
-            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            received += n
+        var sawEndOfStream = false
+        while !sawEndOfStream {
+            switch try client.socket.read(into: buffer.baseAddress!, count: buffer.count) {
+            case .processed(0):
+                sawEndOfStream = true
+            case .processed(let n):
+                digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                received += n
+            case .wouldBlock:
+                throw SyscallError("read", errno: ETIMEDOUT)
+            }
         }
         let sentDigest = try writer.wait()
         #expect(received == total)
@@ -151,5 +158,23 @@ import ZestTestSupport
         #expect(try readUpTo(client, 2) == [4, 5])
         client.closeWithReset()
         #expect { _ = try readUpTo(server, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
+    }
+
+    @Test(arguments: CopyMode.allCases)
+    func dataFollowedAtOnceByFINAlwaysDeliversTheEnd(mode: CopyMode) throws {
+        // Bytes and FIN often arrive in one wake-up; the relay must still pass the FIN on.
+        let echo = try EchoServer(listen: loopbackAny, bufferPool: testPool)
+        defer { echo.shutdown() }
+        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: echo.listenAddress, workers: 2,
+                                                            copyMode: mode, bufferPool: testPool))
+        defer { relay.shutdown() }
+        for i in 0..<300 {
+            let client = try connectClient(relay.listenAddress)
+            let message = Array("exchange \(i)".utf8)
+            try send(client, message)
+            try client.shutdownWrite()
+            #expect(try readUpTo(client, 1000) == message)
+        }
+        #expect(waitUntil(timeout: .seconds(10)) { relay.stats().completed == 300 })
     }
 }

@@ -21,6 +21,12 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private var state = State.connecting
     private var connectTimer: TimerID?
     private var waitingForBuffers = false
+    /// Whether a direction may have work: set by edges, cleared when a pass ends idle or blocked.
+    private var toUpstreamReady = true
+    private var toClientReady = true
+    /// Sticky: the side reported FIN, hang-up or an error (see `BufferedCopy.pump`).
+    private var clientMayHaveEnded = false
+    private var upstreamMayHaveEnded = false
     private var toUpstream = BufferedCopy()
     private var toClient = BufferedCopy()
     private var splicedToUpstream = SplicedCopy()
@@ -63,6 +69,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         case .closed:
             return
         case .connecting:
+            note(events, on: descriptor)
             guard descriptor == upstreamFD, !events.isDisjoint(with: [.writable, .error, .hangup]) else { return }
             do {
                 try upstream.finishConnect()
@@ -76,7 +83,25 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
             state = .relaying
             pumpBoth()
         case .relaying:
+            note(events, on: descriptor)
             pumpBoth()
+        }
+    }
+
+    /// Records what an edge means for each direction, so a pass skips the direction that has
+    /// nothing to do (saving a read that would only say EAGAIN).
+    private func note(_ events: IOEvents, on descriptor: FileDescriptor) {
+        let incoming = !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
+        let writable = !events.isDisjoint(with: [.writable, .hangup, .error])
+        let ended = !events.isDisjoint(with: [.readHangup, .hangup, .error])
+        if descriptor == clientFD {
+            if ended { clientMayHaveEnded = true }
+            if incoming { toUpstreamReady = true }
+            if writable { toClientReady = true }
+        } else {
+            if ended { upstreamMayHaveEnded = true }
+            if incoming { toClientReady = true }
+            if writable { toUpstreamReady = true }
         }
     }
 
@@ -84,16 +109,28 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     /// the direction that was blocked writing to it).
     private func pumpBoth() {
         let pool = loop.bufferPool
-        let a: CopyProgress, b: CopyProgress
+        var a = CopyProgress.idle, b = CopyProgress.idle
         switch worker.configuration.copyMode {
         case .buffered:
-            a = toUpstream.isFinished ? .finished : toUpstream.pump(from: client, to: upstream, pool: pool)
-            b = toClient.isFinished ? .finished : toClient.pump(from: upstream, to: client, pool: pool)
+            if toUpstream.isFinished { a = .finished } else if toUpstreamReady {
+                a = toUpstream.pump(from: client, to: upstream, pool: pool, sourceMayHaveEnded: clientMayHaveEnded)
+            }
+            if toClient.isFinished { b = .finished } else if toClientReady {
+                b = toClient.pump(from: upstream, to: client, pool: pool, sourceMayHaveEnded: upstreamMayHaveEnded)
+            }
         case .splice:
             let cap = worker.configuration.pipeCapacity
-            a = splicedToUpstream.isFinished ? .finished : splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
-            b = splicedToClient.isFinished ? .finished : splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            if splicedToUpstream.isFinished { a = .finished } else if toUpstreamReady {
+                a = splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
+            }
+            if splicedToClient.isFinished { b = .finished } else if toClientReady {
+                b = splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            }
         }
+        // A direction stays ready only while starved for buffers; idle waits for bytes and
+        // blocked for room, each announced by a new edge.
+        if case .starved = a {} else { toUpstreamReady = false }
+        if case .starved = b {} else { toClientReady = false }
         if case .failed = a { abort(); return }
         if case .failed = b { abort(); return }
         if case .finished = a, case .finished = b { finish(); return }

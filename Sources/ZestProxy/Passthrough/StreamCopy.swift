@@ -24,6 +24,7 @@ struct BufferedCopy {
     private var slot: BufferPool.Slot?
     private var start = 0
     private var end = 0
+    private var drained = false
     private(set) var sawEndOfStream = false
     private(set) var sentFIN = false
     /// Bytes written to the destination.
@@ -32,7 +33,10 @@ struct BufferedCopy {
     var isFinished: Bool { sentFIN }
 
     /// Moves bytes until the source has none, the destination is full, or the pool is empty.
-    mutating func pump(from source: Socket, to destination: Socket, pool: BufferPool) -> CopyProgress {
+    /// `sourceMayHaveEnded`: the source reported FIN or an error at some point; then a short read
+    /// no longer proves it drained (the FIN raised its edge already), so read on until EAGAIN or 0.
+    mutating func pump(from source: Socket, to destination: Socket, pool: BufferPool,
+                       sourceMayHaveEnded: Bool = true) -> CopyProgress {
         do {
             while true {
                 if let s = slot, start < end {
@@ -44,6 +48,13 @@ struct BufferedCopy {
                     case .wouldBlock:
                         return .blocked
                     }
+                }
+                if drained {
+                    // The last read came back short: the socket had nothing more. Any byte that
+                    // arrives later raises a new edge, so skip the read that would say EAGAIN.
+                    drained = false
+                    releaseSlot(pool)
+                    return .idle
                 }
                 if sawEndOfStream {
                     releaseSlot(pool)
@@ -63,6 +74,7 @@ struct BufferedCopy {
                 case .processed(let n):
                     start = 0
                     end = n
+                    drained = !sourceMayHaveEnded && n < pool.payloadCapacity
                 case .wouldBlock:
                     releaseSlot(pool)
                     return .idle
