@@ -21,12 +21,9 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private var state = State.connecting
     private var connectTimer: TimerID?
     private var waitingForBuffers = false
-    /// Whether a direction may have work: set by edges, cleared when a pass ends idle or blocked.
-    private var toUpstreamReady = true
-    private var toClientReady = true
-    /// Sticky: the side reported FIN, hang-up or an error (see `BufferedCopy.pump`).
-    private var clientMayHaveEnded = false
-    private var upstreamMayHaveEnded = false
+    /// Which direction an edge concerns (see `DirectionGate`).
+    private var toUpstreamGate = DirectionGate()
+    private var toClientGate = DirectionGate()
     private var toUpstream = BufferedCopy()
     private var toClient = BufferedCopy()
     private var splicedToUpstream = SplicedCopy()
@@ -88,20 +85,14 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         }
     }
 
-    /// Records what an edge means for each direction, so a pass skips the direction that has
-    /// nothing to do (saving a read that would only say EAGAIN).
+    /// Records what an edge means for each direction.
     private func note(_ events: IOEvents, on descriptor: FileDescriptor) {
-        let incoming = !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
-        let writable = !events.isDisjoint(with: [.writable, .hangup, .error])
-        let ended = !events.isDisjoint(with: [.readHangup, .hangup, .error])
         if descriptor == clientFD {
-            if ended { clientMayHaveEnded = true }
-            if incoming { toUpstreamReady = true }
-            if writable { toClientReady = true }
+            toUpstreamGate.sourceEvent(events)
+            toClientGate.destinationEvent(events)
         } else {
-            if ended { upstreamMayHaveEnded = true }
-            if incoming { toClientReady = true }
-            if writable { toUpstreamReady = true }
+            toClientGate.sourceEvent(events)
+            toUpstreamGate.destinationEvent(events)
         }
     }
 
@@ -109,34 +100,36 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     /// the direction that was blocked writing to it).
     private func pumpBoth() {
         let pool = loop.bufferPool
-        var a = CopyProgress.idle, b = CopyProgress.idle
+        var a: CopyProgress?, b: CopyProgress?
         switch worker.configuration.copyMode {
         case .buffered:
-            if toUpstream.isFinished { a = .finished } else if toUpstreamReady {
-                a = toUpstream.pump(from: client, to: upstream, pool: pool, sourceMayHaveEnded: clientMayHaveEnded)
+            if !toUpstream.isFinished && toUpstreamGate.ready {
+                a = toUpstream.pump(from: client, to: upstream, pool: pool, trustShortRead: toUpstreamGate.trustShortRead)
             }
-            if toClient.isFinished { b = .finished } else if toClientReady {
-                b = toClient.pump(from: upstream, to: client, pool: pool, sourceMayHaveEnded: upstreamMayHaveEnded)
+            if !toClient.isFinished && toClientGate.ready {
+                b = toClient.pump(from: upstream, to: client, pool: pool, trustShortRead: toClientGate.trustShortRead)
             }
         case .splice:
             let cap = worker.configuration.pipeCapacity
-            if splicedToUpstream.isFinished { a = .finished } else if toUpstreamReady {
+            if !splicedToUpstream.isFinished && toUpstreamGate.ready {
                 a = splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
             }
-            if splicedToClient.isFinished { b = .finished } else if toClientReady {
+            if !splicedToClient.isFinished && toClientGate.ready {
                 b = splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
             }
         }
-        // A direction stays ready only while starved for buffers; idle waits for bytes and
-        // blocked for room, each announced by a new edge.
-        if case .starved = a {} else { toUpstreamReady = false }
-        if case .starved = b {} else { toClientReady = false }
-        if case .failed = a { abort(); return }
-        if case .failed = b { abort(); return }
-        if case .finished = a, case .finished = b { finish(); return }
+        // Only a direction that ran learns from its pass; the other keeps its state.
+        if let a { toUpstreamGate.passEnded(a) }
+        if let b { toClientGate.passEnded(b) }
+        if case .failed? = a { abort(); return }
+        if case .failed? = b { abort(); return }
+        let bothFinished = worker.configuration.copyMode == .buffered
+            ? toUpstream.isFinished && toClient.isFinished
+            : splicedToUpstream.isFinished && splicedToClient.isFinished
+        if bothFinished { finish(); return }
         var starved = false
-        if case .starved = a { starved = true }
-        if case .starved = b { starved = true }
+        if case .starved? = a { starved = true }
+        if case .starved? = b { starved = true }
         if starved && !waitingForBuffers {
             waitingForBuffers = true
             loop.waitForBuffers(self)

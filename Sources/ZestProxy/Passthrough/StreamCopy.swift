@@ -33,10 +33,10 @@ struct BufferedCopy {
     var isFinished: Bool { sentFIN }
 
     /// Moves bytes until the source has none, the destination is full, or the pool is empty.
-    /// `sourceMayHaveEnded`: the source reported FIN or an error at some point; then a short read
-    /// no longer proves it drained (the FIN raised its edge already), so read on until EAGAIN or 0.
+    /// `trustShortRead`: a read that returns less than asked means the source is drained (see
+    /// `DirectionGate`); when false, reads go on until EAGAIN or end of stream.
     mutating func pump(from source: Socket, to destination: Socket, pool: BufferPool,
-                       sourceMayHaveEnded: Bool = true) -> CopyProgress {
+                       trustShortRead: Bool = false) -> CopyProgress {
         do {
             while true {
                 if let s = slot, start < end {
@@ -49,9 +49,9 @@ struct BufferedCopy {
                         return .blocked
                     }
                 }
-                if drained {
-                    // The last read came back short: the socket had nothing more. Any byte that
-                    // arrives later raises a new edge, so skip the read that would say EAGAIN.
+                if drained && trustShortRead {
+                    // The last read came back short: the socket had nothing more, and any byte
+                    // that arrived since raised a new edge; skip the read that would say EAGAIN.
                     drained = false
                     releaseSlot(pool)
                     return .idle
@@ -71,11 +71,13 @@ struct BufferedCopy {
                 switch try source.read(into: pool.payload(slot!), count: pool.payloadCapacity) {
                 case .processed(0):
                     sawEndOfStream = true
+                    drained = false
                 case .processed(let n):
                     start = 0
                     end = n
-                    drained = !sourceMayHaveEnded && n < pool.payloadCapacity
+                    drained = n < pool.payloadCapacity
                 case .wouldBlock:
+                    drained = false
                     releaseSlot(pool)
                     return .idle
                 }
