@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Synchronization
+import Testing
 import ZestCore
 import ZestProxy
 import ZestReactor
@@ -21,13 +22,8 @@ func raiseOpenFileLimit() {
 }
 
 /// Waits (bounded) for one connection on a nonblocking listener, returned in blocking mode.
-func acceptBlocking(_ listener: ListeningSocket, timeout: Duration = .seconds(5)) throws -> Socket {
-    var accepted: Socket?
-    let ok = try waitUntil(timeout: timeout) {
-        if case .processed(let s) = try listener.accept() { accepted = s }
-        return accepted != nil
-    }
-    guard ok, let accepted else { throw SyscallError("accept4", errno: ETIMEDOUT) }
+func acceptBlocking(_ listener: ListeningSocket) throws -> Socket {
+    let accepted = try listener.accept(timeout: .seconds(5))
     try accepted.setBlocking(true)
     try accepted.setReceiveTimeout(.seconds(10))
     return accepted
@@ -57,6 +53,30 @@ func connectClient(_ address: SocketAddress) throws -> Socket {
     let s = try Socket.connectBlocking(to: address)
     try s.setReceiveTimeout(.seconds(10))
     return s
+}
+
+/// A relay (one worker) in front of a backend the test drives itself, with one connection
+/// through it: `client` talks to the relay, `server` is the backend's accepted end.
+final class RelayedPair {
+    let backend: ListeningSocket
+    let relay: PassthroughRelay
+    let client: Socket
+    let server: Socket
+
+    init(mode: CopyMode) throws {
+        backend = try ListeningSocket(listeningOn: loopbackAny)
+        relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
+                                                        copyMode: mode, bufferPool: testPool))
+        client = try connectClient(relay.listenAddress)
+        server = try acceptBlocking(backend)
+    }
+
+    deinit { relay.shutdown() }
+}
+
+/// Expects the next read on `socket` to fail with a connection reset.
+func expectReset(_ socket: Socket, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(sourceLocation: sourceLocation) { _ = try readUpTo(socket, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
 }
 
 /// Lets a helper thread use a socket the test thread also holds (blocking sockets are

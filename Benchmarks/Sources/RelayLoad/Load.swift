@@ -68,13 +68,19 @@ func option(_ name: String, _ args: [String]) -> String? {
     return args[i + 1]
 }
 
-/// Signal thread body: waits for SIGTERM/SIGINT (blocked everywhere else) and stops the loop.
-func stopOnSignal(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    let handle = Unmanaged<EventLoopHandle>.fromOpaque(raw!).takeRetainedValue()
+/// SIGTERM and SIGINT.
+func terminationSignals() -> sigset_t {
     var set = sigset_t()
     sigemptyset(&set)
     sigaddset(&set, SIGTERM)
     sigaddset(&set, SIGINT)
+    return set
+}
+
+/// Signal thread body: waits for SIGTERM/SIGINT (blocked everywhere else) and stops the loop.
+func stopOnSignal(_ raw: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let handle = Unmanaged<EventLoopHandle>.fromOpaque(raw!).takeRetainedValue()
+    var set = terminationSignals()
     var sig: Int32 = 0
     sigwait(&set, &sig)
     handle.stop()
@@ -90,10 +96,7 @@ func runLoad() throws {
     switch args.first {
     case "sink":
         guard let listen = option("--listen", args).flatMap({ SocketAddress($0) }) else { fail("sink needs --listen ADDR") }
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
+        var set = terminationSignals()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         let loop = try EventLoop(bufferPool: pool)
         let listener = try ListeningSocket(listeningOn: listen)
@@ -105,17 +108,7 @@ func runLoad() throws {
         let handle = loop.handle
         var thread = pthread_t()
         let box = Unmanaged.passRetained(handle).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            let handle = Unmanaged<EventLoopHandle>.fromOpaque(raw!).takeRetainedValue()
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, SIGTERM)
-            sigaddset(&set, SIGINT)
-            var sig: Int32 = 0
-            sigwait(&set, &sig)
-            handle.stop()
-            return nil
-        }, box)
+        pthread_create(&thread, nil, stopOnSignal, box)
         loop.run()
     case "send":
         guard let to = option("--to", args).flatMap({ SocketAddress($0) }) else { fail("send needs --to ADDR") }
