@@ -1,19 +1,5 @@
 import ZestReactor
 
-/// What one pass of a copy direction ended with.
-enum CopyProgress {
-    /// The source is drained for now (`read` said `.wouldBlock`); no buffer held.
-    case idle
-    /// The destination is full; the direction holds its bytes and waits for a writable edge.
-    case blocked
-    /// The buffer pool is empty; the direction stopped reading until slots come back.
-    case starved
-    /// End of stream was read and passed on as FIN (`shutdown(SHUT_WR)`).
-    case finished
-    /// A read or write failed: the connection was reset (or broke); reset the other side too.
-    case failed(SyscallError)
-}
-
 /// One direction of a byte stream copy, `source → destination`, through pool buffers.
 ///
 /// A slot is taken only when there is something to read and given back as soon as every byte
@@ -94,60 +80,5 @@ struct BufferedCopy {
         slot = nil
         start = 0
         end = 0
-    }
-}
-
-/// One direction of a copy between two plain sockets through a kernel pipe with `splice(2)`:
-/// no user-space copy and no pool buffer. The pipe is opened on first data and is the
-/// direction's only buffer, so back-pressure works the same way as in `BufferedCopy`.
-struct SplicedCopy {
-    private var pipe: KernelPipe?
-    private(set) var sawEndOfStream = false
-    private(set) var sentFIN = false
-    private(set) var bytes: UInt64 = 0
-    static let chunk = 1 << 20
-
-    var isFinished: Bool { sentFIN }
-
-    mutating func pump(from source: Socket, to destination: Socket, pipeCapacity: Int32?) -> CopyProgress {
-        do {
-            while true {
-                if let p = pipe, p.buffered > 0 {
-                    switch try p.drain(to: destination) {
-                    case .processed(let n):
-                        bytes &+= UInt64(n)
-                        continue
-                    case .wouldBlock:
-                        return .blocked
-                    }
-                }
-                if sawEndOfStream {
-                    pipe?.close()
-                    pipe = nil
-                    if !sentFIN {
-                        sentFIN = true
-                        try destination.shutdownWrite()
-                    }
-                    return .finished
-                }
-                if pipe == nil { pipe = try KernelPipe(capacity: pipeCapacity) }
-                switch try pipe!.fill(from: source, count: SplicedCopy.chunk) {
-                case .processed(0):
-                    sawEndOfStream = true
-                case .processed:
-                    continue
-                case .wouldBlock:
-                    return .idle
-                }
-            }
-        } catch {
-            close()
-            return .failed(error)
-        }
-    }
-
-    mutating func close() {
-        pipe?.close()
-        pipe = nil
     }
 }
