@@ -30,6 +30,9 @@ struct RelayCommand: ParsableCommand {
     @Option(help: "Milliseconds an upstream connect may take before the client is reset.")
     var connectTimeoutMs: Int = 5000
 
+    @Option(help: "Milliseconds without traffic after which a connection is reset (default: never).")
+    var idleTimeoutMs: Int?
+
     @Option(help: "Buffered copy: read size in TLS records (16 KiB each, minus a 9-byte HTTP/2 header).")
     var bufferRecords: Int = 8
 
@@ -45,6 +48,7 @@ struct RelayCommand: ParsableCommand {
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be between 1 and 1024") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be buffered or splice") }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
+        if let idleTimeoutMs, idleTimeoutMs <= 0 { throw ValidationError("--idle-timeout-ms must be positive") }
         guard (1...64).contains(bufferRecords) else { throw ValidationError("--buffer-records must be between 1 and 64") }
         guard (1...1_000_000).contains(bufferSlots) else { throw ValidationError("--buffer-slots must be between 1 and 1000000") }
         if let pipeCapacity, !(4096...(64 << 20)).contains(pipeCapacity) {
@@ -56,6 +60,7 @@ struct RelayCommand: ParsableCommand {
         let signals = SignalWaiter(blocking: [SIGINT, SIGTERM])
         let config = RelayConfiguration(listen: SocketAddress(listen)!, upstream: SocketAddress(to)!, workers: workers,
                                         connectTimeout: .milliseconds(connectTimeoutMs),
+                                        idleTimeout: idleTimeoutMs.map { .milliseconds($0) },
                                         copyMode: CopyMode(rawValue: copyMode)!,
                                         bufferPool: BufferPoolConfiguration(
                                             slotCount: bufferSlots,

@@ -164,4 +164,27 @@ import ZestTestSupport
         }
         #expect(waitUntil(timeout: .seconds(10)) { relay.stats().completed == 300 })
     }
+
+    @Test func idleConnectionIsResetWhileABusyOneSurvives() throws {
+        let echo = try EchoServer(listen: loopbackAny, bufferPool: testPool)
+        defer { echo.shutdown() }
+        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: echo.listenAddress, workers: 1,
+                                                            idleTimeout: .milliseconds(300), bufferPool: testPool))
+        defer { relay.shutdown() }
+        let idle = try connectClient(relay.listenAddress)
+        let busy = try connectClient(relay.listenAddress)
+        try send(idle, [1])
+        #expect(try readUpTo(idle, 1) == [1])
+        // The busy connection talks every 50 ms for three idle periods and must stay up.
+        let start = MonotonicClock.now()
+        while MonotonicClock.now() - start < 900_000_000 {
+            try send(busy, [2])
+            #expect(try readUpTo(busy, 1) == [2])
+            usleep(50_000)
+        }
+        expectReset(idle)
+        #expect(relay.stats().idleTimeouts == 1)
+        try send(busy, [3])
+        #expect(try readUpTo(busy, 1) == [3])
+    }
 }

@@ -19,7 +19,9 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private let clientFD: FileDescriptor
     private let upstreamFD: FileDescriptor
     private var state = State.connecting
-    private var connectTimer: TimerID?
+    /// The connect deadline while connecting, then the idle check (if an idle timeout is set).
+    private var timer: TimerID?
+    private var lastActivity: UInt64 = 0
     private var waitingForBuffers = false
     /// Which direction an edge concerns (see `DirectionGate`).
     private var toUpstreamGate = DirectionGate()
@@ -56,8 +58,9 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         }
         if case .processed = connected {
             state = .relaying
+            startIdleTimer()
         } else {
-            connectTimer = loop.schedule(after: worker.configuration.connectTimeout, self)
+            timer = loop.schedule(after: worker.configuration.connectTimeout, self)
         }
     }
 
@@ -75,11 +78,13 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
                 abort()
                 return
             }
-            if let t = connectTimer { loop.cancel(t) }
-            connectTimer = nil
+            if let t = timer { loop.cancel(t) }
+            timer = nil
             state = .relaying
+            startIdleTimer()
             pumpBoth()
         case .relaying:
+            lastActivity = loop.now
             note(events, on: descriptor)
             pumpBoth()
         }
@@ -141,11 +146,31 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         if state == .relaying { pumpBoth() }
     }
 
-    func timerFired(_ timer: TimerID) {
-        guard state == .connecting, timer == connectTimer else { return }
-        connectTimer = nil
-        worker.stats.connectFailures += 1
-        abort()
+    func timerFired(_ fired: TimerID) {
+        guard fired == timer else { return }
+        timer = nil
+        switch state {
+        case .connecting:
+            worker.stats.connectFailures += 1
+            abort()
+        case .relaying:
+            // Checked on fire instead of re-armed per event: an active connection costs nothing.
+            guard let idle = worker.configuration.idleTimeout else { return }
+            let limit = MonotonicClock.nanoseconds(idle)
+            if loop.now &- lastActivity >= limit {
+                worker.stats.idleTimeouts += 1
+                abort()
+            } else {
+                timer = loop.timers.schedule(at: lastActivity &+ limit, self)
+            }
+        case .closed:
+            return
+        }
+    }
+
+    private func startIdleTimer() {
+        lastActivity = loop.now
+        if let idle = worker.configuration.idleTimeout { timer = loop.schedule(after: idle, self) }
     }
 
     func loopStopping() {
@@ -171,8 +196,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
 
     private func tearDown() {
         state = .closed
-        if let t = connectTimer { loop.cancel(t) }
-        connectTimer = nil
+        if let t = timer { loop.cancel(t) }
+        timer = nil
         loop.deregister(clientFD)
         loop.deregister(upstreamFD)
         toUpstream.releaseSlot(loop.bufferPool)
