@@ -132,9 +132,11 @@ final class RelayProcess {
     private let output: Int32
     private var running = true
 
-    init(to upstream: SocketAddress, workers: Int = 1, extra: [String] = []) throws {
-        let argv = [try zestBinary(), "relay", "--listen", "127.0.0.1:0", "--to", upstream.description,
-                    "--workers", "\(workers)"] + extra
+    /// `openFileLimit` runs the relay under `prlimit --nofile=N:N`.
+    init(to upstream: SocketAddress, workers: Int = 1, openFileLimit: Int? = nil) throws {
+        let limit = openFileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)"] } ?? []
+        let argv = limit + [try zestBinary(), "relay", "--listen", "127.0.0.1:0", "--to", upstream.description,
+                            "--workers", "\(workers)"]
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw SyscallError("pipe", errno: errno) }
         var actions = posix_spawn_file_actions_t()

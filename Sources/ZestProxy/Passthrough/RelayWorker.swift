@@ -9,11 +9,13 @@ final class RelayWorker {
     let loop: EventLoop
     let configuration: RelayConfiguration
     var stats = RelayStats()
+    /// Owned by the loop's handler table; gone once the loop stopped (no accepts after that).
+    private weak var acceptor: Acceptor?
 
     init(loop: EventLoop, listener: ListeningSocket, configuration: RelayConfiguration) throws(SyscallError) {
         self.loop = loop
         self.configuration = configuration
-        _ = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
+        acceptor = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
             self.accept(client)
         }
     }
@@ -26,6 +28,7 @@ final class RelayWorker {
         } catch {
             stats.active -= 1
             stats.connectFailures += 1
+            if error.isOutOfDescriptors { acceptor?.backOff() }
         }
     }
 
