@@ -13,12 +13,18 @@ let loopbackAny = SocketAddress(ip: .loopbackV4, port: 0)
 /// A small pool configuration so tests do not reserve the production default per worker.
 let testPool = BufferPoolConfiguration(slotCount: 256, headroom: 16, payloadCapacity: BufferPoolConfiguration.payloadFillingTLSRecords(4))
 
-/// Raises this process's open-file soft limit to the hard limit (for many concurrent sockets).
-func raiseOpenFileLimit() {
+/// Raises this process's open-file limit to at least `wanted` (root may raise the hard limit
+/// too), else to the hard limit.
+func raiseOpenFileLimit(to wanted: rlim_t = 16_384) {
     var rl = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
-    rl.rlim_cur = rl.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+    var raised = rl
+    raised.rlim_max = max(rl.rlim_max, wanted)
+    raised.rlim_cur = raised.rlim_max
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
+        rl.rlim_cur = rl.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+    }
 }
 
 /// Waits (bounded) for one connection on a nonblocking listener, returned in blocking mode.
