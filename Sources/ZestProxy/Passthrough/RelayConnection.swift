@@ -101,8 +101,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         }
     }
 
-    /// Runs both directions; every event re-tries both (a writable edge on one socket resumes
-    /// the direction that was blocked writing to it).
+    /// Runs each direction its gate says has work (a writable edge on one socket resumes the
+    /// direction blocked writing to it); closes the connection when both have ended.
     private func pumpBoth() {
         let pool = loop.bufferPool
         var a: CopyProgress?, b: CopyProgress?
