@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import ZestReactor
 import ZestTestSupport
 
 /// `zest run` as a real process: readiness, admin, configuration errors, drain on request.
@@ -33,7 +34,8 @@ struct AgentLifecycleTests {
         }
         #expect((dump["config"] as? [String: Any])?["CONNECTION_TERMINATION_DEADLINE"] as? String == "1s")
         #expect(zest.metric("workload_manager_active_proxy_count") == 0)
-        #expect(zest.metric("buffer_pool_capacity_buffers") == 2 * 2048, "one pool per worker (2 workers)")
+        #expect(zest.metric("buffer_pool_capacity_buffers") == Double(2 * BufferPoolConfiguration.default.slotCount),
+                "one pool per worker (2 workers)")
         #expect(zest.metric("buffer_pool_in_use_buffers") == 0)
         #expect(zest.metric("process_open_fds") > 0)
 
