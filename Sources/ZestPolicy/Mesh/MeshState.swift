@@ -22,6 +22,10 @@ public final class MeshState: Sendable {
     private let cidrServices: [(vip: NetworkCIDR, service: Int32)]
     private let serviceByKey: [NamespacedHostname: Int32]
     private let endpointsByService: [[Endpoint]]
+    /// Per workload, the policies that apply to it. Workloads with the same applicable set
+    /// share one target (and its arrays).
+    private let targetByWorkload: [AuthorizationTarget]
+    private let targetForUnknown: AuthorizationTarget
 
     /// Builds the indexes. The first workload with a uid wins; when two workloads share an
     /// address, a Pod is preferred over other kinds, then an HBONE workload (as ztunnel does).
@@ -74,6 +78,28 @@ public final class MeshState: Sendable {
         self.cidrServices = cidrs.map { (vip: $0.0, service: $0.1) }
         self.serviceByKey = byKey
         self.endpointsByService = endpoints
+        var interned: [[Int32]: AuthorizationTarget] = [:]
+        self.targetByWorkload = kept.map { w in
+            let list = policies.applicableIndices(to: w)
+            if let shared = interned[list] { return shared }
+            let target = AuthorizationTarget(list, policies.policies)
+            interned[list] = target
+            return target
+        }
+        self.targetForUnknown = policies.target(for: nil)
+    }
+
+    /// Authorizes `request` against the workload at its destination address on `network`
+    /// (see `PolicySet.authorize`), using the applicable-policy lists computed for this
+    /// snapshot. A destination that is no known workload gets the mesh-wide policies only.
+    public func authorize(_ request: AuthorizationRequest, network: String = "") -> AuthorizationDecision {
+        guard let wi = workloadByAddress[NetworkAddress(network: network, ip: request.destination.ip)].map(Int.init) else {
+            return policies.authorize(request, workload: nil, target: targetForUnknown)
+        }
+        // The workload itself is consulted only for PeerAuthentication, which matters only
+        // without a peer identity; skipping the copy keeps the identified path cheap.
+        return policies.authorize(request, workload: request.peer == nil ? workloads[wi] : nil,
+                                  target: targetByWorkload[wi])
     }
 
     private static func rank(_ w: Workload) -> Int {
