@@ -27,7 +27,8 @@ test: deps
 	$(MAKE) test-asan
 
 test-asan:
-	$(SWIFT) test --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter 'ZestReactorTests'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
+	$(SWIFT) test --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter 'ZestReactorTests|ZestProxyTests'
 
 demo: release
 	$(SWIFT) run -c release zest demo

@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "zest", targets: ["zest"]),
+        .library(name: "ZestReactor", targets: ["ZestReactor"]),  // for Benchmarks/
+        .library(name: "ZestProxy", targets: ["ZestProxy"]),  // for Benchmarks/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

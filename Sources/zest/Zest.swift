@@ -16,6 +16,8 @@ struct Zest: ParsableCommand {
         version: ZestVersion.current,
         subcommands: [
             VersionCommand.self,
+            RelayCommand.self,
+            DemoCommand.self,
             ConfigCommand.self, PolicyCommand.self,
         ]
     )

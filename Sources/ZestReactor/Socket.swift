@@ -1,0 +1,114 @@
+import CZestShims
+import Glibc
+import ZestCore
+
+/// A nonblocking TCP stream socket (IPv4 or IPv6) that owns its descriptor: `close()`, or
+/// `deinit`, closes it exactly once. Confined to one thread, like everything on a loop.
+public final class Socket {
+    /// The descriptor while open; `nil` after `close()`.
+    public private(set) var descriptor: FileDescriptor?
+
+    /// Takes ownership of an already-open descriptor.
+    public init(owning descriptor: FileDescriptor) {
+        self.descriptor = descriptor
+    }
+
+    deinit { close() }
+
+    /// Opens a nonblocking TCP socket for `family` (`socket(2)`).
+    public static func tcp(for address: SocketAddress) throws(SyscallError) -> Socket {
+        Socket(owning: FileDescriptor(rawValue: try Posix.tcpSocket(family: address.family)))
+    }
+
+    /// Starts a nonblocking `connect(2)` to `address`. `.processed` means connected already
+    /// (loopback sometimes does); `.wouldBlock` means the socket becomes writable when the attempt
+    /// finishes, and `finishConnect()` then tells how it went. `mark` sets `SO_MARK` first.
+    public static func connect(to address: SocketAddress, mark: UInt32? = nil) throws(SyscallError) -> (Socket, IOResult<Void>) {
+        let socket = try Socket.tcp(for: address)
+        if let mark { try socket.setMark(mark) }
+        try socket.setNoDelay()
+        let fd = socket.fd
+        let result = try address.withSockaddr { sa, len throws(SyscallError) in try Posix.connect(fd, sa, len) }
+        return (socket, result)
+    }
+
+    /// After a nonblocking connect turned writable: throws the connect error (`SO_ERROR`) if it failed.
+    public func finishConnect() throws(SyscallError) {
+        let err = try Posix.getIntOption(fd, SOL_SOCKET, SO_ERROR)
+        if err != 0 { throw SyscallError("connect", errno: err) }
+    }
+
+    /// The raw number; only valid while open.
+    @inline(__always)
+    var fd: Int32 { descriptor?.rawValue ?? -1 }
+
+    /// Whether `close()` has not been called yet.
+    public var isOpen: Bool { descriptor != nil }
+
+    /// Reads up to `count` bytes into `buffer` (`read(2)`). `.processed(0)` is end of stream.
+    @inline(__always)
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(SyscallError) -> IOResult<Int> {
+        try Posix.read(fd, buffer, count)
+    }
+
+    /// Writes up to `count` bytes from `buffer` (`send(2)` with `MSG_NOSIGNAL`); may write fewer.
+    @inline(__always)
+    public func write(from buffer: UnsafeRawPointer, count: Int) throws(SyscallError) -> IOResult<Int> {
+        try Posix.send(fd, buffer, count)
+    }
+
+    /// Sends FIN: the peer reads end of stream, while this side can still read (`shutdown(SHUT_WR)`).
+    public func shutdownWrite() throws(SyscallError) {
+        try Posix.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Closes the descriptor (`close(2)`). Safe to call more than once.
+    public func close() {
+        guard let d = descriptor else { return }
+        descriptor = nil
+        Posix.close(d.rawValue)
+    }
+
+    /// Closes with `SO_LINGER` 0, so the peer receives RST instead of FIN (reset propagation).
+    public func closeWithReset() {
+        guard isOpen else { return }
+        try? Posix.setOption(fd, SOL_SOCKET, SO_LINGER, linger(l_onoff: 1, l_linger: 0))
+        close()
+    }
+
+    /// Sets `SO_MARK` (needs CAP_NET_ADMIN); Zest marks its own sockets so capture rules skip them.
+    public func setMark(_ mark: UInt32) throws(SyscallError) {
+        try Posix.setOption(fd, SOL_SOCKET, zest_const_SO_MARK(), mark)
+    }
+
+    /// Disables Nagle (`TCP_NODELAY`) so relayed chunks are not held back.
+    public func setNoDelay() throws(SyscallError) {
+        try Posix.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, Int32(1))
+    }
+
+    /// Sets the kernel send (`SO_SNDBUF`) or receive (`SO_RCVBUF`) buffer size.
+    public func setBufferSizes(send: Int32? = nil, receive: Int32? = nil) throws(SyscallError) {
+        if let send { try Posix.setOption(fd, SOL_SOCKET, SO_SNDBUF, send) }
+        if let receive { try Posix.setOption(fd, SOL_SOCKET, SO_RCVBUF, receive) }
+    }
+
+    /// The pending socket error (`SO_ERROR`), 0 if none; reading it clears it.
+    public func pendingError() -> Int32 {
+        (try? Posix.getIntOption(fd, SOL_SOCKET, SO_ERROR)) ?? 0
+    }
+
+    /// This end's address (`getsockname(2)`).
+    public func localAddress() throws(SyscallError) -> SocketAddress {
+        try Socket.decode(Posix.address(fd, peer: false), "getsockname")
+    }
+
+    /// The other end's address (`getpeername(2)`).
+    public func peerAddress() throws(SyscallError) -> SocketAddress {
+        try Socket.decode(Posix.address(fd, peer: true), "getpeername")
+    }
+
+    static func decode(_ storage: sockaddr_storage, _ call: StaticString) throws(SyscallError) -> SocketAddress {
+        guard let address = SocketAddress(storage: storage) else { throw SyscallError(call, errno: EAFNOSUPPORT) }
+        return address
+    }
+}

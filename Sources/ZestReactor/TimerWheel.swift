@@ -1,0 +1,140 @@
+/// Identifies one scheduled timer; stale after it fires or is cancelled.
+public struct TimerID: Hashable, Sendable {
+    let index: Int32
+    let generation: UInt32
+}
+
+/// A hashed timer wheel for connect deadlines and idle timeouts: O(1) schedule and cancel,
+/// no allocation once its entry table has grown to the number of live timers.
+///
+/// Time is a monotonic nanosecond count passed in by the caller, so the wheel is testable
+/// without clocks. Idle timeouts are cheapest as "check on fire": schedule at the idle
+/// deadline, and when it fires compare against the connection's last activity and re-arm,
+/// instead of cancelling and rescheduling on every read.
+public final class TimerWheel {
+    private struct Entry {
+        var deadline: UInt64 = 0
+        var handler: TimerHandler?
+        var generation: UInt32 = 0
+        var next: Int32 = -1
+        var prev: Int32 = -1
+        var slot: Int32 = -1
+    }
+
+    public let tickNanoseconds: UInt64
+    private var slots: [Int32]
+    private var entries: [Entry] = []
+    private var freeHead: Int32 = -1
+    /// The last tick whose slot has been processed.
+    private var currentTick: UInt64
+    private var fired: [(TimerID, TimerHandler)] = []
+    /// Number of scheduled timers.
+    public private(set) var count = 0
+
+    /// `tick` is the resolution; `slotCount` ticks make one rotation (longer timers wait rounds).
+    public init(tick: Duration = .milliseconds(1), slotCount: Int = 2048, now: UInt64) {
+        let (s, a) = tick.components
+        tickNanoseconds = max(1, UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000))
+        slots = Array(repeating: -1, count: max(1, slotCount))
+        currentTick = now / tickNanoseconds
+        fired.reserveCapacity(64)
+    }
+
+    /// Schedules `handler.timerFired` at `deadline` (nanoseconds, same clock as `advance`).
+    public func schedule(at deadline: UInt64, _ handler: TimerHandler) -> TimerID {
+        let index: Int32
+        if freeHead >= 0 {
+            index = freeHead
+            freeHead = entries[Int(index)].next
+        } else {
+            index = Int32(entries.count)
+            entries.append(Entry())
+        }
+        // Round up, so by the time this slot is processed the deadline has passed.
+        let tick = max((deadline + tickNanoseconds - 1) / tickNanoseconds, currentTick + 1)
+        let slot = Int32(tick % UInt64(slots.count))
+        entries[Int(index)].deadline = deadline
+        entries[Int(index)].handler = handler
+        entries[Int(index)].slot = slot
+        entries[Int(index)].prev = -1
+        entries[Int(index)].next = slots[Int(slot)]
+        if slots[Int(slot)] >= 0 { entries[Int(slots[Int(slot)])].prev = index }
+        slots[Int(slot)] = index
+        count += 1
+        return TimerID(index: index, generation: entries[Int(index)].generation)
+    }
+
+    /// Cancels a timer; a no-op if it already fired or was cancelled.
+    public func cancel(_ id: TimerID) {
+        guard Int(id.index) < entries.count, entries[Int(id.index)].generation == id.generation,
+              entries[Int(id.index)].slot >= 0 else { return }
+        remove(id.index)
+    }
+
+    /// Whether `id` is still scheduled.
+    public func isScheduled(_ id: TimerID) -> Bool {
+        Int(id.index) < entries.count && entries[Int(id.index)].generation == id.generation
+            && entries[Int(id.index)].slot >= 0
+    }
+
+    private func remove(_ index: Int32) {
+        let e = entries[Int(index)]
+        if e.prev >= 0 { entries[Int(e.prev)].next = e.next } else { slots[Int(e.slot)] = e.next }
+        if e.next >= 0 { entries[Int(e.next)].prev = e.prev }
+        entries[Int(index)].handler = nil
+        entries[Int(index)].slot = -1
+        entries[Int(index)].generation &+= 1
+        entries[Int(index)].next = freeHead
+        freeHead = index
+        count -= 1
+    }
+
+    /// Fires every timer whose deadline is at or before `now`, in no particular order within a
+    /// tick. Handlers may schedule or cancel timers while being called. Returns how many fired.
+    @discardableResult
+    public func advance(to now: UInt64) -> Int {
+        let target = now / tickNanoseconds
+        guard target > currentTick, count > 0 else {
+            if target > currentTick { currentTick = target }
+            return 0
+        }
+        let steps = min(target - currentTick, UInt64(slots.count))
+        var tick = target - steps
+        while tick < target {
+            tick += 1
+            var i = slots[Int(tick % UInt64(slots.count))]
+            while i >= 0 {
+                let next = entries[Int(i)].next
+                if entries[Int(i)].deadline <= now, let h = entries[Int(i)].handler {
+                    fired.append((TimerID(index: i, generation: entries[Int(i)].generation), h))
+                    remove(i)
+                }
+                i = next
+            }
+        }
+        currentTick = target
+        let n = fired.count
+        for (id, handler) in fired { handler.timerFired(id) }
+        fired.removeAll(keepingCapacity: true)
+        return n
+    }
+
+    /// Nanoseconds from `now` until the earliest slot holding a timer (a lower bound on the next
+    /// deadline), or nil when nothing is scheduled. The loop sleeps at most this long.
+    public func timeUntilNext(now: UInt64) -> UInt64? {
+        guard count > 0 else { return nil }
+        for step in 1...UInt64(slots.count) {
+            let tick = currentTick + step
+            if slots[Int(tick % UInt64(slots.count))] >= 0 {
+                let start = tick * tickNanoseconds
+                return start > now ? start - now : 0
+            }
+        }
+        return 0
+    }
+
+    /// Drops every timer without firing it (the loop is stopping).
+    public func removeAll() {
+        for i in entries.indices where entries[i].slot >= 0 { remove(Int32(i)) }
+    }
+}
