@@ -39,7 +39,20 @@ public struct SpiffeID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init(trustDomain: String, namespace: String, serviceAccount: String) throws(ParseError) {
+        // Validating the parts directly is what parse would do to the joined URI, without
+        // building and re-splitting it (routing builds identities per connection). On any
+        // doubt, parse the URI so the error is exactly parse's.
+        let td = trustDomain.utf8, ns = namespace.utf8, sa = serviceAccount.utf8
+        if !td.isEmpty, td.count <= SpiffeID.maxTrustDomainLength, td.allSatisfy(SpiffeID.isTrustDomainByte),
+           SpiffeID.isSegment(ns), SpiffeID.isSegment(sa), "spiffe:///ns//sa/".utf8.count + td.count + ns.count + sa.count <= SpiffeID.maxLength {
+            self.init(validTrustDomain: trustDomain, namespace: namespace, serviceAccount: serviceAccount)
+            return
+        }
         self = try SpiffeID.parse("spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)")
+    }
+
+    private static func isSegment(_ s: String.UTF8View) -> Bool {
+        !s.isEmpty && !s.elementsEqual(".".utf8) && !s.elementsEqual("..".utf8) && s.allSatisfy(isPathByte)
     }
 
     private init(validTrustDomain: String, namespace: String, serviceAccount: String) {

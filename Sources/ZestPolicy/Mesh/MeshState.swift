@@ -22,9 +22,10 @@ public final class MeshState: Sendable {
     private let cidrServices: [(vip: NetworkCIDR, service: Int32)]
     private let serviceByKey: [NamespacedHostname: Int32]
     private let endpointsByService: [[Endpoint]]
-    /// Per workload, the policies that apply to it. Workloads with the same applicable set
-    /// share one target (and its arrays).
-    private let targetByWorkload: [AuthorizationTarget]
+    /// Per workload, an index into `targets`: workloads with the same applicable policies
+    /// share one target.
+    private let targetByWorkload: [Int32]
+    private let targets: [AuthorizationTarget]
     private let targetForUnknown: AuthorizationTarget
 
     /// Builds the indexes. The first workload with a uid wins; when two workloads share an
@@ -35,8 +36,13 @@ public final class MeshState: Sendable {
         byAddress.reserveCapacity(workloads.count)
         var kept: [Workload] = []
         kept.reserveCapacity(workloads.count)
-        for w in workloads where byUID[w.uid] == nil {
+        // Replicas of one deployment carry equal labels and service maps: share one copy.
+        var labelSets: [[String: String]: [String: String]] = [:]
+        var serviceMaps: [[NamespacedHostname: [UInt16: UInt16]]: [NamespacedHostname: [UInt16: UInt16]]] = [:]
+        for var w in workloads where byUID[w.uid] == nil {
             let i = Int32(kept.count)
+            if let shared = labelSets[w.labels] { w.labels = shared } else { labelSets[w.labels] = w.labels }
+            if let shared = serviceMaps[w.services] { w.services = shared } else { serviceMaps[w.services] = w.services }
             kept.append(w)
             byUID[w.uid] = i
             for ip in w.addresses {
@@ -78,14 +84,15 @@ public final class MeshState: Sendable {
         self.cidrServices = cidrs.map { (vip: $0.0, service: $0.1) }
         self.serviceByKey = byKey
         self.endpointsByService = endpoints
-        var interned: [[Int32]: AuthorizationTarget] = [:]
+        var targetIndex: [[Int32]: Int32] = [:], targets: [AuthorizationTarget] = []
         self.targetByWorkload = kept.map { w in
             let list = policies.applicableIndices(to: w)
-            if let shared = interned[list] { return shared }
-            let target = AuthorizationTarget(list, policies.policies)
-            interned[list] = target
-            return target
+            if let i = targetIndex[list] { return i }
+            targets.append(AuthorizationTarget(list, policies.policies))
+            targetIndex[list] = Int32(targets.count - 1)
+            return Int32(targets.count - 1)
         }
+        self.targets = targets
         self.targetForUnknown = policies.target(for: nil)
     }
 
@@ -99,7 +106,7 @@ public final class MeshState: Sendable {
         // The workload itself is consulted only for PeerAuthentication, which matters only
         // without a peer identity; skipping the copy keeps the identified path cheap.
         return policies.authorize(request, workload: request.peer == nil ? workloads[wi] : nil,
-                                  target: targetByWorkload[wi])
+                                  target: targets[Int(targetByWorkload[wi])])
     }
 
     private static func rank(_ w: Workload) -> Int {
