@@ -6,9 +6,16 @@ import ZestCore
 public final class MeshState: Sendable {
     /// A Service endpoint: a workload and its port map for that Service.
     public struct Endpoint: Sendable, Hashable {
-        public let workload: Int32
+        // Field order keeps the stride at 16 bytes (one per workload per Service).
         public let ports: [UInt16: UInt16]
+        public let workload: Int32
         public let status: HealthStatus
+
+        init(workload: Int32, ports: [UInt16: UInt16], status: HealthStatus) {
+            self.ports = ports
+            self.workload = workload
+            self.status = status
+        }
     }
 
     public let workloads: [Workload]
