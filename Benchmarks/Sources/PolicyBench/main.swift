@@ -44,6 +44,27 @@ rows.append(("authorize: allow, 50 policies all applying (worst case)",
              measure(200_000) { _ in consume(fifty.authorize(request).allowed) }))
 let plaintext = AuthorizationRequest(peer: nil, source: request.source, destination: request.destination)
 rows.append(("authorize: plaintext, realistic namespace", measure(500_000) { _ in consume(realistic.authorize(plaintext).allowed) }))
+/// A worker's per-connection snapshot read, with the reader as a local (as a worker holds it).
+func readerCost(_ cell: MeshStateCell) -> Double {
+    var reader = MeshStateReader(cell)
+    return measure(2_000_000) { _ in consume(reader.current()) }
+}
+/// ns per read with two threads reading at once (the machine has two cores).
+func contended(_ read: @escaping @Sendable () -> Void) -> Double {
+    let reads = 20_000
+    let start = nanoseconds()
+    let threads = (0..<2).map { _ in Thread { for _ in 0..<reads { read() } } }
+    threads.forEach { $0.start() }
+    while threads.contains(where: { !$0.isFinished }) { usleep(1000) }
+    return Double(nanoseconds() - start) / Double(reads)
+}
+let cell = MeshStateCell(realistic)
+rows.append(("snapshot: MeshStateReader.current() (generation check)", readerCost(cell)))
+rows.append(("snapshot: MeshStateCell.load() (mutex, uncontended)", measure(2_000_000) { _ in consume(cell.load()) }))
+rows.append(("snapshot: 2 threads, MeshStateReader.current(), ns per read per thread",
+             contended { var reader = MeshStateReader(cell); for _ in 0..<100 { consume(reader.current()) } } / 100))
+rows.append(("snapshot: 2 threads, MeshStateCell.load(), ns per read per thread",
+             contended { for _ in 0..<100 { consume(cell.load()) } } / 100))
 let deny = PolicyFixtures.denyHeavy()
 rows.append(("authorize: 10,000 DENY policies x 10 rules", measure(50) { _ in consume(deny.authorize(request).allowed) }))
 
