@@ -23,7 +23,10 @@ public final class MeshState: Sendable {
     public let policies: PolicySet
 
     private let workloadByUID: [String: Int32]
-    private let workloadByAddress: [NetworkAddress: Int32]
+    /// Workloads by address: most live on the default network (""), keyed by IP alone (a
+    /// 24-byte key instead of 40), the rest by network and IP.
+    private let workloadByIP: [IPAddress: Int32]
+    private let workloadByNetworkAddress: [NetworkAddress: Int32]
     private let servicesByVIP: [NetworkAddress: [Int32]]
     /// CIDR VIPs, longest prefix first.
     private let cidrServices: [(vip: NetworkCIDR, service: Int32)]
@@ -38,9 +41,9 @@ public final class MeshState: Sendable {
     /// Builds the indexes. The first workload with a uid wins; when two workloads share an
     /// address, a Pod is preferred over other kinds, then an HBONE workload (as ztunnel does).
     public init(workloads: [Workload] = [], services: [Service] = [], policies: PolicySet = PolicySet()) {
-        var byUID: [String: Int32] = [:], byAddress: [NetworkAddress: Int32] = [:]
+        var byUID: [String: Int32] = [:], byIP: [IPAddress: Int32] = [:], byAddress: [NetworkAddress: Int32] = [:]
         byUID.reserveCapacity(workloads.count)
-        byAddress.reserveCapacity(workloads.count)
+        byIP.reserveCapacity(workloads.count)
         var kept: [Workload] = []
         kept.reserveCapacity(workloads.count)
         // Replicas of one deployment carry equal labels and service maps: share one copy.
@@ -54,8 +57,9 @@ public final class MeshState: Sendable {
             byUID[w.uid] = i
             for ip in w.addresses {
                 let key = NetworkAddress(network: w.network, ip: ip)
-                if let other = byAddress[key], MeshState.rank(kept[Int(other)]) >= MeshState.rank(w) { continue }
-                byAddress[key] = i
+                let other = key.network.isEmpty ? byIP[ip] : byAddress[key]
+                if let other, MeshState.rank(kept[Int(other)]) >= MeshState.rank(w) { continue }
+                if key.network.isEmpty { byIP[ip] = i } else { byAddress[key] = i }
             }
         }
         var byVIP: [NetworkAddress: [Int32]] = [:], cidrs: [(NetworkCIDR, Int32)] = [], byKey: [NamespacedHostname: Int32] = [:]
@@ -86,7 +90,8 @@ public final class MeshState: Sendable {
         self.services = keptServices
         self.policies = policies
         self.workloadByUID = byUID
-        self.workloadByAddress = byAddress
+        self.workloadByIP = byIP
+        self.workloadByNetworkAddress = byAddress
         self.servicesByVIP = byVIP
         self.cidrServices = cidrs.map { (vip: $0.0, service: $0.1) }
         self.serviceByKey = byKey
@@ -107,7 +112,7 @@ public final class MeshState: Sendable {
     /// (see `PolicySet.authorize`), using the applicable-policy lists computed for this
     /// snapshot. A destination that is no known workload gets the mesh-wide policies only.
     public func authorize(_ request: AuthorizationRequest, network: String = "") -> AuthorizationDecision {
-        guard let wi = workloadByAddress[NetworkAddress(network: network, ip: request.destination.ip)].map(Int.init) else {
+        guard let wi = workloadIndex(at: NetworkAddress(network: network, ip: request.destination.ip)) else {
             return policies.authorize(request, workload: nil, target: targetForUnknown)
         }
         // The workload itself is consulted only for PeerAuthentication, which matters only
@@ -123,7 +128,11 @@ public final class MeshState: Sendable {
     public func workload(uid: String) -> Workload? { workloadByUID[uid].map { workloads[Int($0)] } }
 
     public func workload(at address: NetworkAddress) -> Workload? {
-        workloadByAddress[address].map { workloads[Int($0)] }
+        workloadIndex(at: address).map { workloads[$0] }
+    }
+
+    private func workloadIndex(at address: NetworkAddress) -> Int? {
+        (address.network.isEmpty ? workloadByIP[address.ip] : workloadByNetworkAddress[address]).map(Int.init)
     }
 
     public func service(named key: NamespacedHostname) -> Service? { serviceIndex(named: key).map { services[$0] } }
