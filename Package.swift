@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "zest", targets: ["zest"]),
         .library(name: "ZestReactor", targets: ["ZestReactor"]),  // for Benchmarks/
         .library(name: "ZestProxy", targets: ["ZestProxy"]),  // for Benchmarks/
+        .library(name: "ZestPolicy", targets: ["ZestPolicy"]),  // for Benchmarks/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

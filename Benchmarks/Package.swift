@@ -8,6 +8,7 @@ import PackageDescription
 let areas: [(name: String, dependencies: [Target.Dependency])] = [
     ("BufferPool", [.product(name: "ZestReactor", package: "Zest")]),
     ("Relay", [.product(name: "ZestReactor", package: "Zest"), .product(name: "ZestProxy", package: "Zest")]),
+    ("Policy", [.product(name: "ZestPolicy", package: "Zest"), "PolicyBenchFixtures"]),
 ]
 
 let package = Package(
@@ -28,5 +29,12 @@ let package = Package(
         // Load generator for scripts/relay-compare.sh: bulk streams through any TCP forwarder.
         .executableTarget(name: "RelayLoad", dependencies: [.product(name: "ZestReactor", package: "Zest")],
                           path: "Sources/RelayLoad"),
+        // Mesh shapes for the Policy benchmarks, and a self-timing runner of the same (docs/bench/policy.md).
+        .target(name: "PolicyBenchFixtures", dependencies: [.product(name: "ZestPolicy", package: "Zest")],
+                path: "Sources/PolicyBenchFixtures"),
+        .target(name: "CHeapStats", path: "Sources/CHeapStats"),
+        .executableTarget(name: "PolicyBench",
+                          dependencies: ["PolicyBenchFixtures", "CHeapStats", .product(name: "ZestPolicy", package: "Zest")],
+                          path: "Sources/PolicyBench"),
     ]
 )
