@@ -15,6 +15,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "zest", targets: ["zest"]),
+        .library(name: "ZestReactor", targets: ["ZestReactor"]),  // for Benchmarks/
+        .library(name: "ZestProxy", targets: ["ZestProxy"]),  // for Benchmarks/
+        .library(name: "ZestPolicy", targets: ["ZestPolicy"]),  // for Benchmarks/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,7 +56,7 @@ let package = Package(
 
         // Outbound 15001, inbound HBONE 15008, inbound plaintext 15006, passthrough relay.
         .target(name: "ZestProxy", dependencies: [
-            "ZestCore", "ZestReactor", "ZestTLS", "ZestHBONE", "ZestPolicy", "ZestTelemetry",
+            "ZestCore", "ZestReactor", "ZestTLS", "ZestHBONE", "ZestPolicy", "ZestTelemetry", "ZestIdentity", "ZestRedirect", "CZestShims",
         ]),
 
         // The node agent: enrollment (ZDS), per-pod proxy sets, drain.
@@ -81,7 +84,7 @@ let package = Package(
         .testTarget(name: "ZestControlTests", dependencies: ["ZestControl", "ZestPolicy", "ZestTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZestRedirectTests", dependencies: ["ZestRedirect", "ZestTestSupport"]),
         .testTarget(name: "ZestTelemetryTests", dependencies: ["ZestTelemetry", "ZestTestSupport"]),
-        .testTarget(name: "ZestProxyTests", dependencies: ["ZestProxy", "ZestTestSupport"]),
+        .testTarget(name: "ZestProxyTests", dependencies: ["ZestProxy", "ZestTestSupport", "ZestIdentity", "ZestPolicy", "ZestRedirect", "ZestTelemetry", "ZestReactor"]),
         .testTarget(name: "ZestNodeTests", dependencies: ["ZestNode", "ZestTestSupport"]),
     ]
 )

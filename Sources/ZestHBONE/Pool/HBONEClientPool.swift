@@ -16,12 +16,18 @@ final class HBONEClientPool: TimerHandler {
     }
 
     unowned(unsafe) let loop: EventLoop
-    let tls: TLSContext
+    /// The context of new dials; replaced when the source certificate rotates.
+    var tls: TLSContext
     let settings: HBONESettings
     let mark: UInt32?
+    /// Opens the TCP socket of a dial (in a pod's network namespace, for instance); the
+    /// default connects from the worker's own namespace with `mark`.
+    var dialer: ((SocketAddress) throws -> (Socket, IOResult<Void>))?
     private var book = PoolBook<HBONEPoolKey, HBONETransport, Pending>()
     /// Dials in flight, by transport, so a failed handshake fails the right waiters.
     private var dials: [ObjectIdentifier: HBONEPoolKey] = [:]
+    /// Every connection this pool dialed that has not closed yet (pooled, dialing or going away).
+    private var live: [ObjectIdentifier: HBONETransport] = [:]
     private var sweepTimer: TimerID?
     private(set) var dialsStarted = 0
 
@@ -45,6 +51,19 @@ final class HBONEClientPool: TimerHandler {
 
     var connectionCount: Int { book.memberCount }
 
+    /// GOAWAY on every pooled connection: their tunnels finish, no new ones start there.
+    func drainAll() {
+        for list in book.members.values { for t in list { t.connection?.drain() } }
+    }
+
+    /// Closes every connection now, including dials in flight (their tunnels fail); the pool
+    /// can then be released without connections calling back into it.
+    func closeAll() {
+        for t in Array(live.values) { t.closeTransport(.goingAway) }
+        if let sweepTimer { loop.cancel(sweepTimer) }
+        sweepTimer = nil
+    }
+
     private func start(_ p: Pending, on t: HBONETransport) {
         guard let c = t.connection else { p.socket.close(reset: true); return }
         do {
@@ -57,7 +76,7 @@ final class HBONEClientPool: TimerHandler {
     private func dial(_ key: HBONEPoolKey) {
         dialsStarted += 1
         do {
-            let (socket, progress) = try Socket.connect(to: key.destination, mark: mark)
+            let (socket, progress) = try dialer?(key.destination) ?? Socket.connect(to: key.destination, mark: mark)
             try? socket.setNoDelay()
             let session = try TLSConnection(context: tls, fd: socket.descriptor!, expectedPeerIdentities: key.destinationIdentities)
             let settings = self.settings
@@ -67,6 +86,7 @@ final class HBONEClientPool: TimerHandler {
                 try HBONEConnection.client(sink: sink, settings: settings)
             }
             dials[ObjectIdentifier(t)] = key
+            live[ObjectIdentifier(t)] = t
             t.onReady = { [unowned self] t in self.dialed(t) }
             t.onClose = { [unowned self] t, _ in self.closed(t) }
             t.onGoingAway = { [unowned self] t in self.book.remove(t) }
@@ -84,6 +104,7 @@ final class HBONEClientPool: TimerHandler {
     }
 
     private func closed(_ t: HBONETransport) {
+        live.removeValue(forKey: ObjectIdentifier(t))
         if let key = dials.removeValue(forKey: ObjectIdentifier(t)) {
             for p in book.dialFailed(key) { p.socket.close(reset: true) }
         } else {

@@ -25,6 +25,12 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
     var onConnected: ((TunnelSocket, Bool, String) -> Void)?
     /// Called once when the tunnel and the socket are both done.
     var onClose: ((TunnelSocket) -> Void)?
+    /// Bytes read from the socket (to send into the tunnel) and written to it, as they move.
+    var onBytes: ((_ fromSocket: Int, _ toSocket: Int) -> Void)?
+    /// Why the tunnel failed (rejection status, reset, connection loss); nil while fine.
+    private(set) var failure: HBONETunnelError?
+    /// The tunnel opened (client: 200 received; server: 200 queued) at some point.
+    private(set) var opened = false
 
     init(loop: EventLoop, socket: Socket, connecting: Bool) throws(SyscallError) {
         self.loop = loop
@@ -74,6 +80,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         guard state != .closed else { return }
         self.tunnel = tunnel
         state = .open
+        opened = true
         tunnel.resumeSending()
     }
 
@@ -83,7 +90,9 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         while written < bytes.count {
             do {
                 switch try socket.write(from: base + written, count: bytes.count - written) {
-                case .processed(let n): written += n
+                case .processed(let n):
+                    written += n
+                    onBytes?(0, n)
                 case .wouldBlock: return written
                 }
             } catch {
@@ -122,6 +131,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
                 slot = s
                 slotStart = 0
                 slotEnd = n
+                onBytes?(n, 0)
             case .wouldBlock:
                 pool.release(s)
                 return nil
@@ -141,6 +151,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
     }
 
     func tunnel(_ tunnel: HBONETunnel, didCloseWith error: HBONETunnelError?) {
+        failure = failure ?? error
         close(reset: error != nil)
     }
 
@@ -158,6 +169,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         onClose?(self)
         onClose = nil
         onConnected = nil
+        onBytes = nil
     }
 
     func loopStopping() { close(reset: true) }

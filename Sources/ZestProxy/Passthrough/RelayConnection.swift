@@ -1,6 +1,34 @@
 import ZestCore
 import ZestReactor
 
+/// How a relayed connection ended.
+enum RelayOutcome {
+    /// Both directions finished with FIN.
+    case completed
+    /// The upstream connect was refused or timed out; the client was reset.
+    case connectFailed(String)
+    /// A side broke or reset, or the owner closed it; both sides got RST.
+    case reset(String)
+    /// No byte moved for the idle timeout; both sides got RST.
+    case idleTimedOut
+}
+
+/// Hears about one relayed connection: bytes as they move and the end.
+protocol RelayObserver: AnyObject {
+    /// `toUpstream` bytes were written upstream and `toClient` to the client since the last call.
+    func relay(_ relay: RelayConnection, copiedToUpstream toUpstream: Int, toClient: Int)
+    /// The connection is over; called once.
+    func relay(_ relay: RelayConnection, endedWith outcome: RelayOutcome)
+}
+
+/// Copy settings of a relayed connection.
+struct RelaySettings {
+    var connectTimeout: Duration
+    var idleTimeout: Duration? = nil
+    var copyMode: CopyMode
+    var pipeCapacity: Int32?
+}
+
 /// One relayed TCP connection on one worker: the accepted client socket and the upstream socket,
 /// copied both ways with independent half-close.
 ///
@@ -13,33 +41,38 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private enum State { case connecting, relaying, closed }
 
     private unowned(unsafe) let loop: EventLoop
-    private unowned(unsafe) let worker: RelayWorker
+    private weak var observer: RelayObserver?
+    private let settings: RelaySettings
     private let client: Socket
     private let upstream: Socket
     private let clientFD: FileDescriptor
     private let upstreamFD: FileDescriptor
     private var state = State.connecting
-    private var connectTimer: TimerID?
+    /// The connect deadline while connecting, then the idle check (if an idle timeout is set).
+    private var timer: TimerID?
+    private var lastActivity: UInt64 = 0
     private var waitingForBuffers = false
+    /// Which direction an edge concerns (see `DirectionGate`).
+    private var toUpstreamGate = DirectionGate()
+    private var toClientGate = DirectionGate()
     private var toUpstream = BufferedCopy()
     private var toClient = BufferedCopy()
     private var splicedToUpstream = SplicedCopy()
     private var splicedToClient = SplicedCopy()
+    private var reportedToUpstream: UInt64 = 0
+    private var reportedToClient: UInt64 = 0
 
-    /// Starts the upstream connect and registers both sockets. Throws (after resetting the
-    /// client) when the connect cannot even start.
-    init(client: Socket, worker: RelayWorker) throws(SyscallError) {
-        self.loop = worker.loop
-        self.worker = worker
+    /// Registers both sockets; `upstream` is connecting (`connected` tells whether it already
+    /// finished). Throws (after resetting the client and closing upstream) when registration fails.
+    init(loop: EventLoop, client: Socket, upstream: Socket, connected: IOResult<Void>, settings: RelaySettings,
+         observer: RelayObserver) throws(SyscallError) {
+        self.loop = loop
+        self.observer = observer
+        self.settings = settings
         self.client = client
+        self.upstream = upstream
         clientFD = client.descriptor!
-        let connected: IOResult<Void>
-        do {
-            (upstream, connected) = try Socket.connect(to: worker.configuration.upstream, mark: worker.configuration.mark)
-        } catch {
-            client.closeWithReset()
-            throw error
-        }
+        try? client.setNoDelay()
         upstreamFD = upstream.descriptor!
         do {
             try loop.register(clientFD, self)
@@ -52,53 +85,90 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         }
         if case .processed = connected {
             state = .relaying
+            startIdleTimer()
         } else {
-            connectTimer = loop.schedule(after: worker.configuration.connectTimeout, self)
+            timer = loop.schedule(after: settings.connectTimeout, self)
         }
     }
+
+    /// Bytes copied so far (client→upstream, upstream→client).
+    var bytes: (toUpstream: UInt64, toClient: UInt64) {
+        (toUpstream.bytes &+ splicedToUpstream.bytes, toClient.bytes &+ splicedToClient.bytes)
+    }
+
+    var isClosed: Bool { state == .closed }
 
     func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
         switch state {
         case .closed:
             return
         case .connecting:
+            note(events, on: descriptor)
             guard descriptor == upstreamFD, !events.isDisjoint(with: [.writable, .error, .hangup]) else { return }
             do {
                 try upstream.finishConnect()
             } catch {
-                worker.stats.connectFailures += 1
-                abort()
+                abort(.connectFailed("\(error)"))
                 return
             }
-            if let t = connectTimer { loop.cancel(t) }
-            connectTimer = nil
+            if let t = timer { loop.cancel(t) }
+            timer = nil
             state = .relaying
+            startIdleTimer()
             pumpBoth()
         case .relaying:
+            lastActivity = loop.now
+            note(events, on: descriptor)
             pumpBoth()
         }
     }
 
-    /// Runs both directions; every event re-tries both (a writable edge on one socket resumes
-    /// the direction that was blocked writing to it).
+    /// Records what an edge means for each direction.
+    private func note(_ events: IOEvents, on descriptor: FileDescriptor) {
+        if descriptor == clientFD {
+            toUpstreamGate.sourceEvent(events)
+            toClientGate.destinationEvent(events)
+        } else {
+            toClientGate.sourceEvent(events)
+            toUpstreamGate.destinationEvent(events)
+        }
+    }
+
+    /// Runs each direction its gate says has work (a writable edge on one socket resumes the
+    /// direction blocked writing to it); closes the connection when both have ended.
     private func pumpBoth() {
         let pool = loop.bufferPool
-        let a: CopyProgress, b: CopyProgress
-        switch worker.configuration.copyMode {
+        var a: CopyProgress?, b: CopyProgress?
+        defer { reportBytes() }
+        switch settings.copyMode {
         case .buffered:
-            a = toUpstream.isFinished ? .finished : toUpstream.pump(from: client, to: upstream, pool: pool)
-            b = toClient.isFinished ? .finished : toClient.pump(from: upstream, to: client, pool: pool)
+            if !toUpstream.isFinished && toUpstreamGate.ready {
+                a = toUpstream.pump(from: client, to: upstream, pool: pool, trustShortRead: toUpstreamGate.trustShortRead)
+            }
+            if !toClient.isFinished && toClientGate.ready {
+                b = toClient.pump(from: upstream, to: client, pool: pool, trustShortRead: toClientGate.trustShortRead)
+            }
         case .splice:
-            let cap = worker.configuration.pipeCapacity
-            a = splicedToUpstream.isFinished ? .finished : splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
-            b = splicedToClient.isFinished ? .finished : splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            let cap = settings.pipeCapacity
+            if !splicedToUpstream.isFinished && toUpstreamGate.ready {
+                a = splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
+            }
+            if !splicedToClient.isFinished && toClientGate.ready {
+                b = splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            }
         }
-        if case .failed = a { abort(); return }
-        if case .failed = b { abort(); return }
-        if case .finished = a, case .finished = b { finish(); return }
+        // Only a direction that ran learns from its pass; the other keeps its state.
+        if let a { toUpstreamGate.passEnded(a) }
+        if let b { toClientGate.passEnded(b) }
+        if case .failed(let e)? = a { abort(.reset("client side: \(e)")); return }
+        if case .failed(let e)? = b { abort(.reset("upstream side: \(e)")); return }
+        let bothFinished = settings.copyMode == .buffered
+            ? toUpstream.isFinished && toClient.isFinished
+            : splicedToUpstream.isFinished && splicedToClient.isFinished
+        if bothFinished { finish(); return }
         var starved = false
-        if case .starved = a { starved = true }
-        if case .starved = b { starved = true }
+        if case .starved? = a { starved = true }
+        if case .starved? = b { starved = true }
         if starved && !waitingForBuffers {
             waitingForBuffers = true
             loop.waitForBuffers(self)
@@ -110,15 +180,47 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         if state == .relaying { pumpBoth() }
     }
 
-    func timerFired(_ timer: TimerID) {
-        guard state == .connecting, timer == connectTimer else { return }
-        connectTimer = nil
-        worker.stats.connectFailures += 1
-        abort()
+    func timerFired(_ fired: TimerID) {
+        guard fired == timer else { return }
+        timer = nil
+        switch state {
+        case .connecting:
+            abort(.connectFailed("connect timed out after \(settings.connectTimeout)"))
+        case .relaying:
+            // Checked on fire instead of re-armed per event: an active connection costs nothing.
+            guard let idle = settings.idleTimeout else { return }
+            let limit = MonotonicClock.nanoseconds(idle)
+            if loop.now &- lastActivity >= limit {
+                abort(.idleTimedOut)
+            } else {
+                timer = loop.timers.schedule(at: lastActivity &+ limit, self)
+            }
+        case .closed:
+            return
+        }
+    }
+
+    private func startIdleTimer() {
+        lastActivity = loop.now
+        if let idle = settings.idleTimeout { timer = loop.schedule(after: idle, self) }
     }
 
     func loopStopping() {
-        abort()
+        abort(.reset("the worker stopped"))
+    }
+
+    /// Closes both sides with RST now (policy denial, drain deadline, pod removal).
+    func close(reason: String) {
+        abort(.reset(reason))
+    }
+
+    private func reportBytes() {
+        let (up, down) = bytes
+        guard up != reportedToUpstream || down != reportedToClient else { return }
+        let du = Int(up &- reportedToUpstream), dd = Int(down &- reportedToClient)
+        reportedToUpstream = up
+        reportedToClient = down
+        observer?.relay(self, copiedToUpstream: du, toClient: dd)
     }
 
     /// Both directions ended cleanly: close both sockets.
@@ -126,30 +228,28 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         tearDown()
         client.close()
         upstream.close()
-        worker.stats.completed += 1
+        observer?.relay(self, endedWith: .completed)
     }
 
     /// Something broke: close both sockets with RST.
-    private func abort() {
+    private func abort(_ outcome: RelayOutcome) {
         guard state != .closed else { return }
         tearDown()
         client.closeWithReset()
         upstream.closeWithReset()
-        worker.stats.reset += 1
+        observer?.relay(self, endedWith: outcome)
     }
 
     private func tearDown() {
         state = .closed
-        if let t = connectTimer { loop.cancel(t) }
-        connectTimer = nil
+        if let t = timer { loop.cancel(t) }
+        timer = nil
         loop.deregister(clientFD)
         loop.deregister(upstreamFD)
         toUpstream.releaseSlot(loop.bufferPool)
         toClient.releaseSlot(loop.bufferPool)
         splicedToUpstream.close()
         splicedToClient.close()
-        worker.stats.active -= 1
-        worker.stats.bytesToUpstream &+= toUpstream.bytes &+ splicedToUpstream.bytes
-        worker.stats.bytesToClient &+= toClient.bytes &+ splicedToClient.bytes
+        reportBytes()
     }
 }
