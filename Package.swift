@@ -15,6 +15,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "zest", targets: ["zest"]),
+        .library(name: "ZestReactor", targets: ["ZestReactor"]),  // for Benchmarks/
+        .library(name: "ZestProxy", targets: ["ZestProxy"]),  // for Benchmarks/
+        .library(name: "ZestPolicy", targets: ["ZestPolicy"]),  // for Benchmarks/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

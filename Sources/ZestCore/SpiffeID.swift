@@ -39,7 +39,20 @@ public struct SpiffeID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init(trustDomain: String, namespace: String, serviceAccount: String) throws(ParseError) {
+        // Validating the parts directly is what parse would do to the joined URI, without
+        // building and re-splitting it (routing builds identities per connection). On any
+        // doubt, parse the URI so the error is exactly parse's.
+        let td = trustDomain.utf8, ns = namespace.utf8, sa = serviceAccount.utf8
+        if !td.isEmpty, td.count <= SpiffeID.maxTrustDomainLength, td.allSatisfy(SpiffeID.isTrustDomainByte),
+           SpiffeID.isSegment(ns), SpiffeID.isSegment(sa), "spiffe:///ns//sa/".utf8.count + td.count + ns.count + sa.count <= SpiffeID.maxLength {
+            self.init(validTrustDomain: trustDomain, namespace: namespace, serviceAccount: serviceAccount)
+            return
+        }
         self = try SpiffeID.parse("spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)")
+    }
+
+    private static func isSegment(_ s: String.UTF8View) -> Bool {
+        !s.isEmpty && !s.elementsEqual(".".utf8) && !s.elementsEqual("..".utf8) && s.allSatisfy(isPathByte)
     }
 
     private init(validTrustDomain: String, namespace: String, serviceAccount: String) {
@@ -59,15 +72,21 @@ public struct SpiffeID: Hashable, Sendable, CustomStringConvertible {
         guard utf8.count <= maxLength else { throw .tooLong(utf8.count) }
         guard text.hasPrefix("spiffe://") else { throw .wrongScheme }
         let rest = text.dropFirst("spiffe://".count)
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let slash = rest.utf8.firstIndex(of: 0x2f) ?? rest.endIndex
         let domain = rest[..<slash]
         guard !domain.isEmpty else { throw .emptyTrustDomain }
         guard domain.utf8.count <= maxTrustDomainLength else { throw .trustDomainTooLong(domain.utf8.count) }
-        for c in domain where !isTrustDomainCharacter(c) { throw .badTrustDomainCharacter(c) }
+        // Byte checks first (iterating Characters costs microseconds); the Character loops
+        // run only to name the offending character.
+        if !domain.utf8.allSatisfy(isTrustDomainByte) {
+            for c in domain where !isTrustDomainCharacter(c) { throw .badTrustDomainCharacter(c) }
+        }
 
         let path = rest[slash...]
-        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        for c in path where c != "/" && !isPathCharacter(c) { throw .badPathCharacter(c) }
+        let segments = path.utf8.dropFirst().split(separator: 0x2f, omittingEmptySubsequences: false).map(Substring.init)
+        if !path.utf8.allSatisfy({ $0 == 0x2f || isPathByte($0) }) {
+            for c in path where c != "/" && !isPathCharacter(c) { throw .badPathCharacter(c) }
+        }
         if !path.isEmpty {
             for s in segments {
                 if s.isEmpty { throw .emptySegment }
@@ -90,12 +109,20 @@ public struct SpiffeID: Hashable, Sendable, CustomStringConvertible {
 
     private static func isTrustDomainCharacter(_ c: Character) -> Bool {
         guard let a = c.asciiValue else { return false }
-        return (a >= 0x61 && a <= 0x7a) || (a >= 0x30 && a <= 0x39) || a == 0x2e || a == 0x2d || a == 0x5f
+        return isTrustDomainByte(a)
     }
 
     private static func isPathCharacter(_ c: Character) -> Bool {
         guard let a = c.asciiValue else { return false }
-        return (a >= 0x61 && a <= 0x7a) || (a >= 0x41 && a <= 0x5a) || (a >= 0x30 && a <= 0x39)
+        return isPathByte(a)
+    }
+
+    private static func isTrustDomainByte(_ a: UInt8) -> Bool {
+        (a >= 0x61 && a <= 0x7a) || (a >= 0x30 && a <= 0x39) || a == 0x2e || a == 0x2d || a == 0x5f
+    }
+
+    private static func isPathByte(_ a: UInt8) -> Bool {
+        (a >= 0x61 && a <= 0x7a) || (a >= 0x41 && a <= 0x5a) || (a >= 0x30 && a <= 0x39)
             || a == 0x2e || a == 0x2d || a == 0x5f
     }
 }

@@ -10,6 +10,7 @@ public final class Acceptor: EventHandler, TimerHandler {
     private let listenerFD: FileDescriptor
     private var onAccept: ((Socket) -> Void)?
     private var retry: TimerID?
+    private var pausedUntilRetry = false
     /// Connections accepted so far.
     public private(set) var accepted: UInt64 = 0
 
@@ -28,7 +29,7 @@ public final class Acceptor: EventHandler, TimerHandler {
     }
 
     private func acceptAll() {
-        while listener.descriptor != nil, let onAccept {
+        while listener.descriptor != nil, !pausedUntilRetry, let onAccept {
             do {
                 switch try listener.accept() {
                 case .wouldBlock:
@@ -38,9 +39,7 @@ public final class Acceptor: EventHandler, TimerHandler {
                     onAccept(socket)
                 }
             } catch {
-                if error.isOutOfDescriptors, retry == nil {
-                    retry = loop.schedule(after: .milliseconds(20), self)
-                }
+                if error.isOutOfDescriptors { backOff() }
                 return
             }
         }
@@ -48,7 +47,16 @@ public final class Acceptor: EventHandler, TimerHandler {
 
     public func timerFired(_ timer: TimerID) {
         retry = nil
+        pausedUntilRetry = false
         acceptAll()
+    }
+
+    /// Stops accepting for a moment and retries on a timer. Called on `EMFILE` from `accept4`,
+    /// and by `onAccept` when it could not open what a connection needs (its upstream socket):
+    /// accepting more would only reset each new connection in turn.
+    public func backOff() {
+        pausedUntilRetry = true
+        if retry == nil { retry = loop.schedule(after: .milliseconds(20), self) }
     }
 
     /// Stops accepting and closes the listener.

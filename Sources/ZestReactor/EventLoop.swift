@@ -26,6 +26,8 @@ public final class EventLoop {
     private var stopped = false
     /// Descriptors currently registered.
     public private(set) var registeredCount = 0
+    /// `MonotonicClock.now()` read once per wake-up: cheap "current time" for activity stamps.
+    public private(set) var now: UInt64
 
     /// Creates the epoll instance (`epoll_create1(EPOLL_CLOEXEC)`) and registers the handle's eventfd.
     public init(index: Int = 0, handle: EventLoopHandle? = nil,
@@ -34,7 +36,8 @@ public final class EventLoop {
         if let handle { self.handle = handle } else { self.handle = try EventLoopHandle() }
         epollDescriptor = try checkedSyscall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
         bufferPool = BufferPool(configuration)
-        timers = TimerWheel(now: MonotonicClock.now())
+        now = MonotonicClock.now()
+        timers = TimerWheel(now: now)
         events = .allocate(capacity: eventCapacity)
         var ev = epoll_event()
         ev.events = EPOLLIN.rawValue | EPOLLET.rawValue
@@ -115,6 +118,7 @@ public final class EventLoop {
                 if errno == EINTR { continue }
                 fatalError("\(SyscallError("epoll_wait", errno: errno))")
             }
+            now = MonotonicClock.now()
             var woken = false
             for i in 0..<Int(n) {
                 let ev = events[i]
@@ -127,7 +131,7 @@ public final class EventLoop {
                     handler.handleEvents(IOEvents(rawValue: ev.events), descriptor: FileDescriptor(rawValue: fd))
                 }
             }
-            if timers.count > 0 { timers.advance(to: MonotonicClock.now()) }
+            if timers.count > 0 { timers.advance(to: now) }
             if !bufferWaiters.isEmpty, bufferPool.hasFreeSlots { wakeBufferWaiters() }
             if woken {
                 handle.drainWakeups()

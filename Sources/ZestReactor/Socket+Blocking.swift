@@ -46,3 +46,19 @@ extension Socket {
         }
     }
 }
+
+extension ListeningSocket {
+    /// Waits up to `timeout` for one connection (`poll(2)` then `accept4(2)`); throws `ETIMEDOUT`
+    /// when none came. For tools and tests; loops use `Acceptor`.
+    public func accept(timeout: Duration) throws(SyscallError) -> Socket {
+        let deadline = MonotonicClock.now() + MonotonicClock.nanoseconds(timeout)
+        while true {
+            if case .processed(let socket) = try accept() { return socket }
+            let now = MonotonicClock.now()
+            guard now < deadline else { throw SyscallError("accept4", errno: ETIMEDOUT) }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(min((deadline - now) / 1_000_000 + 1, 60_000))
+            _ = try checkedSyscall("poll") { poll(&pfd, 1, ms) }
+        }
+    }
+}

@@ -6,7 +6,7 @@ import ZestReactor
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo",
+        commandName: "demo-relay",
         abstract: "Run Zest's data path on loopback and print what happened.",
         discussion: """
         Starts an echo backend and a plain TCP relay in front of it on 127.0.0.1, pushes data

@@ -30,19 +30,42 @@ struct RelayCommand: ParsableCommand {
     @Option(help: "Milliseconds an upstream connect may take before the client is reset.")
     var connectTimeoutMs: Int = 5000
 
+    @Option(help: "Milliseconds without traffic after which a connection is reset (default: never).")
+    var idleTimeoutMs: Int?
+
+    @Option(help: "Buffered copy: read size in TLS records (16 KiB each, minus a 9-byte HTTP/2 header).")
+    var bufferRecords: Int = 8
+
+    @Option(help: "Buffered copy: buffer slots per worker (memory bound: slots x slot size).")
+    var bufferSlots: Int = BufferPoolConfiguration.default.slotCount
+
+    @Option(help: "Splice copy: pipe size in bytes (F_SETPIPE_SZ; the kernel default is 65536).")
+    var pipeCapacity: Int32?
+
     func validate() throws {
         guard SocketAddress(listen) != nil else { throw ValidationError("--listen '\(listen)' is not IPv4:port or [IPv6]:port") }
         guard SocketAddress(to) != nil else { throw ValidationError("--to '\(to)' is not IPv4:port or [IPv6]:port") }
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be between 1 and 1024") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be buffered or splice") }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
+        if let idleTimeoutMs, idleTimeoutMs <= 0 { throw ValidationError("--idle-timeout-ms must be positive") }
+        guard (1...64).contains(bufferRecords) else { throw ValidationError("--buffer-records must be between 1 and 64") }
+        guard (1...1_000_000).contains(bufferSlots) else { throw ValidationError("--buffer-slots must be between 1 and 1000000") }
+        if let pipeCapacity, !(4096...(64 << 20)).contains(pipeCapacity) {
+            throw ValidationError("--pipe-capacity must be between 4096 and 67108864 bytes")
+        }
     }
 
     func run() throws {
         let signals = SignalWaiter(blocking: [SIGINT, SIGTERM])
         let config = RelayConfiguration(listen: SocketAddress(listen)!, upstream: SocketAddress(to)!, workers: workers,
                                         connectTimeout: .milliseconds(connectTimeoutMs),
-                                        copyMode: CopyMode(rawValue: copyMode)!)
+                                        idleTimeout: idleTimeoutMs.map { .milliseconds($0) },
+                                        copyMode: CopyMode(rawValue: copyMode)!,
+                                        bufferPool: BufferPoolConfiguration(
+                                            slotCount: bufferSlots,
+                                            payloadCapacity: BufferPoolConfiguration.payloadFillingTLSRecords(bufferRecords)),
+                                        pipeCapacity: pipeCapacity)
         let relay: PassthroughRelay
         do {
             relay = try PassthroughRelay(config)

@@ -113,7 +113,7 @@ struct TunnelServerCommand: ParsableCommand {
     var localAddress: String?
     @Option(help: "Worker threads (default: the CPU limit of this cgroup, else online CPUs).")
     var workers: Int?
-    @Option(help: "Seconds tunnels may keep running after SIGTERM before they are cut.")
+    @Option(help: "Seconds tunnels in flight may keep running after SIGTERM before they are cut.")
     var drainSeconds: Int = 5
 
     func validate() throws {
@@ -140,8 +140,12 @@ struct TunnelServerCommand: ParsableCommand {
         Console.out("zest tunnel-server: listening on \(server.listenAddress) as \(tls.certificate.identity)")
         let signal = signals.wait()
         server.drain()
-        var ts = timespec(tv_sec: drainSeconds, tv_nsec: 0)
-        if drainSeconds > 0 { nanosleep(&ts, nil) }
+        // Tunnels in flight run to their end, up to the drain deadline.
+        let deadline = ContinuousClock.now + .seconds(drainSeconds)
+        while ContinuousClock.now < deadline, server.connectionCount() > 0 {
+            var ts = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+            nanosleep(&ts, nil)
+        }
         let c = server.counters()
         server.shutdown()
         Console.out("zest tunnel-server: stopped by signal \(signal); \(c.tunnelsOpened) tunnels served, rejected \(c.rejectedByStatus), \(c.protocolErrors) protocol errors, \(c.floods) floods")

@@ -24,6 +24,7 @@ struct Zest: ParsableCommand {
             TunnelServerCommand.self,
             RedirectCommand.self,
             CNICommand.self,
+            RunCommand.self,
             ConfigCommand.self, PolicyCommand.self,
         ]
     )

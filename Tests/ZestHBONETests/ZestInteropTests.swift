@@ -80,4 +80,35 @@ struct ZestInteropTests {
         let r = try t.echo(host: "127.0.0.1", port: Self.port, count: Self.eightMiB)
         #expect(r.ok, "\(pair): \(r.report)\n\(t.logs())")
     }
+
+    @Test func drainLetsTheTunnelInFlightFinishThenExits() throws {
+        let t = try InteropTopology("zd")
+        defer { t.tearDown() }
+        try t.startEchoBackend(host: "10.203.0.2", port: 8080, late: true)
+        let tlsB = try t.certs.issue("node-b", identity: Self.identityB)
+        let tlsA = try t.certs.issue("node-a", identity: Self.identityA)
+        let server = try t.startZestServer(listen: "10.203.0.2:15008", tls: tlsB, drainSeconds: 15)
+        try t.waitForPort(in: t.b, host: "10.203.0.2", port: 15008, what: server)
+        let client = try t.startZestClient(listen: "127.0.0.1:9000", peer: "10.203.0.2:15008", authority: "10.203.0.2:8080",
+                                           tls: tlsA, expect: Self.identityB)
+        try t.waitForPort(in: t.a, host: "127.0.0.1", port: 9000, what: client)
+        let echo = try t.startEchoClient(host: "127.0.0.1", port: Self.port, count: Self.eightMiB)
+        let backendLog = t.dir + "/backend-8080.log"
+        // Two: the port probe made an empty tunnel first; the second is the echo client's request.
+        let sawEOF = waitUntil(timeout: .seconds(20)) {
+            ((try? String(contentsOfFile: backendLog, encoding: .utf8)) ?? "").components(separatedBy: "eof").count > 2
+        }
+        #expect(sawEOF, "the request reached the backend: \(t.logs())")
+        // SIGTERM while the answer is still to come: GOAWAY, and the tunnel must still finish.
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(waitUntil(timeout: .seconds(20)) { !echo.isRunning }, "echo finished: \(t.logs())")
+        let fields = Dictionary(uniqueKeysWithValues: echo.log.split(whereSeparator: \.isWhitespace).compactMap { f -> (String, String)? in
+            let kv = f.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+        })
+        #expect(fields["sent"] != nil && fields["sent"] == fields["received"] && fields["bytes"] == String(Self.eightMiB),
+                "the late answer crossed the draining server: \(echo.log)\n\(t.logs())")
+        #expect(waitUntil(timeout: .seconds(20)) { !server.isRunning }, "the server exits once drained: \(server.log)")
+        #expect(server.log.contains("stopped by signal 15"))
+    }
 }

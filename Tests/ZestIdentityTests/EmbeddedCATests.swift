@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import ZestTestSupport
 import ZestCore
 @testable import ZestIdentity
 
@@ -49,17 +50,33 @@ import ZestCore
         }
     }
 
-    @Test(.enabled(if: getuid() != 0, "root can read any directory"))
-    func unreadableStateDirectoryIsAnErrorAtStart() throws {
+    /// Root reads any directory, so as root the check runs through `zest ca issue` as an
+    /// unprivileged user (setpriv); as another user it runs in-process.
+    @Test func unreadableStateDirectoryIsAnErrorAtStart() throws {
         let tmp = TempDirectory()
-        mkdir(tmp.file("locked"), 0o000)
-        defer { chmod(tmp.file("locked"), 0o700) }
-        do {
-            _ = try EmbeddedCA.loadOrCreate(stateDirectory: tmp.file("locked"), trustDomain: "cluster.local")
-            Issue.record("an unreadable state directory was accepted")
-        } catch {
-            #expect(error.description.contains(tmp.file("locked")))
+        let locked = tmp.file("locked")
+        mkdir(locked, 0o000)
+        defer { chmod(locked, 0o700) }
+        if getuid() != 0 {
+            do {
+                _ = try EmbeddedCA.loadOrCreate(stateDirectory: locked, trustDomain: "cluster.local")
+                Issue.record("an unreadable state directory was accepted")
+            } catch {
+                #expect(error.description.contains(locked))
+            }
+            return
         }
+        chmod(tmp.path, 0o755)
+        let zest = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("zest").path
+        let candidates = [zest, FileManager.default.currentDirectoryPath + "/.build/debug/zest"]
+        let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "the zest binary is built by `swift build --build-tests`")
+        let r = try runCommand(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "ca", "issue",
+                                "--state-dir", locked, "--identity", "spiffe://cluster.local/ns/a/sa/b",
+                                "--out-dir", tmp.file("out")])
+        #expect(r.status != 0, "an unreadable state directory was accepted")
+        #expect(r.stderr.contains(locked), "the error names the directory: \(r.stderr)")
     }
 
     @Test func uncreatableStateDirectoryIsAnErrorAtStart() throws {

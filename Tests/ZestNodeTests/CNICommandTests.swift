@@ -77,9 +77,9 @@ struct CNICommandTests {
         defer { dir.destroy() }
         let pods = PodDirectory(path: dir.path + "/pods")
         let serveArgs = ["cni", "serve", "--socket", dir.socketPath, "--pods-dir", pods.path, "--scan-interval-ms", "20"]
-        var serve = try ChildProcess(binary, serveArgs, log: dir.path + "/serve.log")
+        var serve = try CNIChildProcess(binary, serveArgs, log: dir.path + "/serve.log")
         defer { serve.stop() }
-        let monitor = try ChildProcess(binary, ["cni", "monitor", "--socket", dir.socketPath], log: dir.path + "/monitor.log")
+        let monitor = try CNIChildProcess(binary, ["cni", "monitor", "--socket", dir.socketPath], log: dir.path + "/monitor.log")
         defer { monitor.stop() }
         #expect(waitUntil(timeout: .seconds(10)) { monitor.output.contains("snapshot complete: 0 pods") })
         let baseline = monitor.openDescriptorCount
@@ -90,7 +90,7 @@ struct CNICommandTests {
             if cycle == 5 {
                 serve.stop()
                 #expect(waitUntil(timeout: .seconds(10)) { monitor.output.contains("the CNI agent closed the ZDS connection") })
-                serve = try ChildProcess(binary, serveArgs, log: dir.path + "/serve2.log")
+                serve = try CNIChildProcess(binary, serveArgs, log: dir.path + "/serve2.log")
                 #expect(waitUntil(timeout: .seconds(10)) { serve.output.contains("SnapshotSent: ACK") })
                 #expect(monitor.openDescriptorCount == baseline, "the old connection's socket was not closed")
                 serveBaseline = serve.openDescriptorCount
@@ -111,7 +111,7 @@ struct CNICommandTests {
 }
 
 /// A `zest` child process with its output in a file, stopped by SIGTERM (then SIGKILL).
-struct ChildProcess {
+struct CNIChildProcess {
     let process = Process()
     let logPath: String
 

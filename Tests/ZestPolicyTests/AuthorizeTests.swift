@@ -19,6 +19,9 @@ import ZestCore
             }
         }
         #expect(d.dryRun.count == c.dryRunNotes, "\(d.dryRun)")
+        // The snapshot's precomputed per-workload targets decide the same way.
+        let state = MeshState(workloads: c.workload.map { [$0] } ?? [], policies: set)
+        #expect(state.authorize(request) == d)
     }
 
     @Test func tableHasAtLeastFortyCases() {

@@ -125,4 +125,48 @@ import ZestTestSupport
         }
         #expect(throws: SyscallError.self) { _ = try Socket.connectBlocking(to: address, timeout: .seconds(2)) }
     }
+
+    @Test func acceptResumesAfterRunningOutOfDescriptors() throws {
+        let echo = try EchoServer(listen: loopbackAny, bufferPool: testPool)
+        defer { echo.shutdown() }
+        let probe = try RelayProcess(to: echo.listenAddress)
+        let baseline = probe.openDescriptors()
+        probe.stop()
+        // Room for exactly four relayed connections (two descriptors each).
+        let relay = try RelayProcess(to: echo.listenAddress, openFileLimit: baseline + 8)
+        defer { relay.stop() }
+        var first: [Socket] = []
+        for i in 0..<4 {
+            let c = try connectClient(relay.listenAddress)
+            try send(c, [UInt8(i)])
+            #expect(try readUpTo(c, 1) == [UInt8(i)])
+            first.append(c)
+        }
+        // These wait in the accept queue: the relay is out of descriptors (EMFILE).
+        // One may instead be accepted into the last free descriptor and reset at once because
+        // its upstream socket could not be opened (then the relay backs off): a prompt, honest
+        // failure, not a stall.
+        var waiting: [(Int, Socket)] = []
+        for i in 0..<3 {
+            do {
+                let c = try connectClient(relay.listenAddress)
+                try send(c, [UInt8(100 + i)])
+                waiting.append((i, c))
+            } catch {
+                #expect((error as? SyscallError)?.isReset == true)
+            }
+        }
+        // Freeing descriptors lets the retry timer accept them; no new connection is needed.
+        for c in first { c.close() }
+        var served = 0
+        for (i, c) in waiting {
+            try c.setReceiveTimeout(.seconds(5))
+            do {
+                if try readUpTo(c, 1) == [UInt8(100 + i)] { served += 1 }
+            } catch {
+                #expect((error as? SyscallError)?.isReset == true, "waiting connection \(i) stalled: \(error)")
+            }
+        }
+        #expect(served >= 2)
+    }
 }

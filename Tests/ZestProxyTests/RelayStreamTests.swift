@@ -39,10 +39,17 @@ import ZestTestSupport
         var received = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
         defer { buffer.deallocate() }
-        while true {
-            guard case .processed(let n) = try client.socket.read(into: buffer.baseAddress!, count: buffer.count), n > 0 else { break }
-            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            received += n
+        var sawEndOfStream = false
+        while !sawEndOfStream {
+            switch try client.socket.read(into: buffer.baseAddress!, count: buffer.count) {
+            case .processed(0):
+                sawEndOfStream = true
+            case .processed(let n):
+                digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                received += n
+            case .wouldBlock:
+                throw SyscallError("read", errno: ETIMEDOUT)
+            }
         }
         let sentDigest = try writer.wait()
         #expect(received == total)
@@ -56,12 +63,8 @@ import ZestTestSupport
 
     @Test(arguments: CopyMode.allCases)
     func clientFINLeavesUpstreamToClientFlowing(mode: CopyMode) throws {
-        let backend = try ListeningSocket(listeningOn: loopbackAny)
-        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
-                                                            copyMode: mode, bufferPool: testPool))
-        defer { relay.shutdown() }
-        let client = try connectClient(relay.listenAddress)
-        let server = try acceptBlocking(backend)
+        let pair = try RelayedPair(mode: mode)
+        let (relay, client, server) = (pair.relay, pair.client, pair.server)
         try send(client, Array("request".utf8))
         try client.shutdownWrite()
         #expect(try readUpTo(server, 100) == Array("request".utf8))
@@ -76,12 +79,8 @@ import ZestTestSupport
 
     @Test(arguments: CopyMode.allCases)
     func upstreamFINLeavesClientToUpstreamFlowing(mode: CopyMode) throws {
-        let backend = try ListeningSocket(listeningOn: loopbackAny)
-        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
-                                                            copyMode: mode, bufferPool: testPool))
-        defer { relay.shutdown() }
-        let client = try connectClient(relay.listenAddress)
-        let server = try acceptBlocking(backend)
+        let pair = try RelayedPair(mode: mode)
+        let (relay, client, server) = (pair.relay, pair.client, pair.server)
         try send(server, Array("banner".utf8))
         try server.shutdownWrite()
         #expect(try readUpTo(client, 100) == Array("banner".utf8))
@@ -97,10 +96,13 @@ import ZestTestSupport
         let closedPort = try ListeningSocket(listeningOn: loopbackAny).localAddress()
         let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: closedPort, workers: 1, bufferPool: testPool))
         defer { relay.shutdown() }
-        let client = try connectClient(relay.listenAddress)
-        try client.setReceiveTimeout(.seconds(2))
         let start = MonotonicClock.now()
-        #expect { _ = try readUpTo(client, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
+        // The reset can beat the client's own connect completion; either way it is a reset.
+        #expect {
+            let client = try connectClient(relay.listenAddress)
+            try client.setReceiveTimeout(.seconds(2))
+            _ = try readUpTo(client, 1)
+        } throws: { ($0 as? SyscallError)?.isReset == true }
         #expect(MonotonicClock.now() - start < 1_000_000_000)
         #expect(relay.stats().connectFailures == 1)
     }
@@ -117,7 +119,7 @@ import ZestTestSupport
         let client = try connectClient(relay.listenAddress)
         try client.setReceiveTimeout(.seconds(5))
         let start = MonotonicClock.now()
-        #expect { _ = try readUpTo(client, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
+        expectReset(client)
         let elapsed = MonotonicClock.now() - start
         #expect(elapsed >= 250_000_000 && elapsed < 3_000_000_000)
         #expect(relay.stats().connectFailures == 1)
@@ -126,30 +128,63 @@ import ZestTestSupport
 
     @Test(arguments: CopyMode.allCases)
     func upstreamResetReachesTheClientAsReset(mode: CopyMode) throws {
-        let backend = try ListeningSocket(listeningOn: loopbackAny)
-        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
-                                                            copyMode: mode, bufferPool: testPool))
-        defer { relay.shutdown() }
-        let client = try connectClient(relay.listenAddress)
-        let server = try acceptBlocking(backend)
+        let pair = try RelayedPair(mode: mode)
+        let (relay, client, server) = (pair.relay, pair.client, pair.server)
         try send(client, [1, 2, 3])
         #expect(try readUpTo(server, 3) == [1, 2, 3])
         server.closeWithReset()
-        #expect { _ = try readUpTo(client, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
+        expectReset(client)
         #expect(waitUntil(timeout: .seconds(5)) { relay.stats().reset == 1 })
     }
 
     @Test(arguments: CopyMode.allCases)
     func clientResetReachesUpstreamAsReset(mode: CopyMode) throws {
-        let backend = try ListeningSocket(listeningOn: loopbackAny)
-        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
-                                                            copyMode: mode, bufferPool: testPool))
-        defer { relay.shutdown() }
-        let client = try connectClient(relay.listenAddress)
-        let server = try acceptBlocking(backend)
+        let pair = try RelayedPair(mode: mode)
+        let (relay, client, server) = (pair.relay, pair.client, pair.server)
         try send(server, [4, 5])
         #expect(try readUpTo(client, 2) == [4, 5])
         client.closeWithReset()
-        #expect { _ = try readUpTo(server, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
+        expectReset(server)
+    }
+
+    @Test(arguments: CopyMode.allCases)
+    func dataFollowedAtOnceByFINAlwaysDeliversTheEnd(mode: CopyMode) throws {
+        // Bytes and FIN often arrive in one wake-up; the relay must still pass the FIN on.
+        let echo = try EchoServer(listen: loopbackAny, bufferPool: testPool)
+        defer { echo.shutdown() }
+        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: echo.listenAddress, workers: 2,
+                                                            copyMode: mode, bufferPool: testPool))
+        defer { relay.shutdown() }
+        for i in 0..<300 {
+            let client = try connectClient(relay.listenAddress)
+            let message = Array("exchange \(i)".utf8)
+            try send(client, message)
+            try client.shutdownWrite()
+            #expect(try readUpTo(client, 1000) == message)
+        }
+        #expect(waitUntil(timeout: .seconds(10)) { relay.stats().completed == 300 })
+    }
+
+    @Test func idleConnectionIsResetWhileABusyOneSurvives() throws {
+        let echo = try EchoServer(listen: loopbackAny, bufferPool: testPool)
+        defer { echo.shutdown() }
+        let relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: echo.listenAddress, workers: 1,
+                                                            idleTimeout: .milliseconds(300), bufferPool: testPool))
+        defer { relay.shutdown() }
+        let idle = try connectClient(relay.listenAddress)
+        let busy = try connectClient(relay.listenAddress)
+        try send(idle, [1])
+        #expect(try readUpTo(idle, 1) == [1])
+        // The busy connection talks every 50 ms for three idle periods and must stay up.
+        let start = MonotonicClock.now()
+        while MonotonicClock.now() - start < 900_000_000 {
+            try send(busy, [2])
+            #expect(try readUpTo(busy, 1) == [2])
+            usleep(50_000)
+        }
+        expectReset(idle)
+        #expect(relay.stats().idleTimeouts == 1)
+        try send(busy, [3])
+        #expect(try readUpTo(busy, 1) == [3])
     }
 }

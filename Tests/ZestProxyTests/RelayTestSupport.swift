@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Synchronization
+import Testing
 import ZestCore
 import ZestProxy
 import ZestReactor
@@ -12,22 +13,23 @@ let loopbackAny = SocketAddress(ip: .loopbackV4, port: 0)
 /// A small pool configuration so tests do not reserve the production default per worker.
 let testPool = BufferPoolConfiguration(slotCount: 256, headroom: 16, payloadCapacity: BufferPoolConfiguration.payloadFillingTLSRecords(4))
 
-/// Raises this process's open-file soft limit to the hard limit (for many concurrent sockets).
-func raiseOpenFileLimit() {
+/// Raises this process's open-file limit to at least `wanted` (root may raise the hard limit
+/// too), else to the hard limit.
+func raiseOpenFileLimit(to wanted: rlim_t = 16_384) {
     var rl = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
-    rl.rlim_cur = rl.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+    var raised = rl
+    raised.rlim_max = max(rl.rlim_max, wanted)
+    raised.rlim_cur = raised.rlim_max
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
+        rl.rlim_cur = rl.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl)
+    }
 }
 
 /// Waits (bounded) for one connection on a nonblocking listener, returned in blocking mode.
-func acceptBlocking(_ listener: ListeningSocket, timeout: Duration = .seconds(5)) throws -> Socket {
-    var accepted: Socket?
-    let ok = try waitUntil(timeout: timeout) {
-        if case .processed(let s) = try listener.accept() { accepted = s }
-        return accepted != nil
-    }
-    guard ok, let accepted else { throw SyscallError("accept4", errno: ETIMEDOUT) }
+func acceptBlocking(_ listener: ListeningSocket) throws -> Socket {
+    let accepted = try listener.accept(timeout: .seconds(5))
     try accepted.setBlocking(true)
     try accepted.setReceiveTimeout(.seconds(10))
     return accepted
@@ -57,6 +59,30 @@ func connectClient(_ address: SocketAddress) throws -> Socket {
     let s = try Socket.connectBlocking(to: address)
     try s.setReceiveTimeout(.seconds(10))
     return s
+}
+
+/// A relay (one worker) in front of a backend the test drives itself, with one connection
+/// through it: `client` talks to the relay, `server` is the backend's accepted end.
+final class RelayedPair {
+    let backend: ListeningSocket
+    let relay: PassthroughRelay
+    let client: Socket
+    let server: Socket
+
+    init(mode: CopyMode) throws {
+        backend = try ListeningSocket(listeningOn: loopbackAny)
+        relay = try PassthroughRelay(RelayConfiguration(listen: loopbackAny, upstream: backend.localAddress(), workers: 1,
+                                                        copyMode: mode, bufferPool: testPool))
+        client = try connectClient(relay.listenAddress)
+        server = try acceptBlocking(backend)
+    }
+
+    deinit { relay.shutdown() }
+}
+
+/// Expects the next read on `socket` to fail with a connection reset.
+func expectReset(_ socket: Socket, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(sourceLocation: sourceLocation) { _ = try readUpTo(socket, 1) } throws: { ($0 as? SyscallError)?.isReset == true }
 }
 
 /// Lets a helper thread use a socket the test thread also holds (blocking sockets are
@@ -112,9 +138,11 @@ final class RelayProcess {
     private let output: Int32
     private var running = true
 
-    init(to upstream: SocketAddress, workers: Int = 1, extra: [String] = []) throws {
-        let argv = [try zestBinary(), "relay", "--listen", "127.0.0.1:0", "--to", upstream.description,
-                    "--workers", "\(workers)"] + extra
+    /// `openFileLimit` runs the relay under `prlimit --nofile=N:N`.
+    init(to upstream: SocketAddress, workers: Int = 1, openFileLimit: Int? = nil) throws {
+        let limit = openFileLimit.map { ["/usr/bin/prlimit", "--nofile=\($0):\($0)"] } ?? []
+        let argv = limit + [try zestBinary(), "relay", "--listen", "127.0.0.1:0", "--to", upstream.description,
+                            "--workers", "\(workers)"]
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw SyscallError("pipe", errno: errno) }
         var actions = posix_spawn_file_actions_t()

@@ -5,14 +5,8 @@ import ZestReactor
 import ZestTestSupport
 
 /// Waits (bounded) for one connection on a nonblocking listener.
-func acceptOne(_ listener: ListeningSocket, timeout: Duration = .seconds(5)) throws -> Socket {
-    var accepted: Socket?
-    let ok = try waitUntil(timeout: timeout) {
-        if case .processed(let s) = try listener.accept() { accepted = s }
-        return accepted != nil
-    }
-    guard ok, let accepted else { throw SyscallError("accept4", errno: ETIMEDOUT) }
-    return accepted
+func acceptOne(_ listener: ListeningSocket) throws -> Socket {
+    try listener.accept(timeout: .seconds(5))
 }
 
 /// Reads exactly `count` bytes from a blocking socket.

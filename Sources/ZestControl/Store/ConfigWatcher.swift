@@ -13,12 +13,15 @@ public final class ConfigWatcher: Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts watching at once; `onReload` runs on the watcher thread after every reload.
+    /// Changes made after this returns are seen (the files are fingerprinted here, not when
+    /// the thread gets to run).
     public init(store: ConfigStore, interval: Duration = .seconds(1),
                 onReload: @escaping @Sendable (ConfigStore.ReloadResult) -> Void) {
         self.store = store
         self.interval = interval
         self.onReload = onReload
-        let thread = Thread { [self] in run() }
+        let initial = ConfigWatcher.fingerprint(store.files)
+        let thread = Thread { [self] in run(from: initial) }
         thread.name = "zest-config-watch"
         thread.start()
     }
@@ -29,12 +32,12 @@ public final class ConfigWatcher: Sendable {
         exited.wait()
     }
 
-    private func run() {
-        var last = fingerprint()
+    private func run(from initial: [[Int]]) {
+        var last = initial
         let micros = interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000
         while !stopped.load(ordering: .acquiring) {
             usleep(useconds_t(max(1000, micros)))
-            let now = fingerprint()
+            let now = ConfigWatcher.fingerprint(store.files)
             if now != last {
                 last = now
                 onReload(store.reload())
@@ -44,8 +47,8 @@ public final class ConfigWatcher: Sendable {
     }
 
     /// (mtime seconds, mtime nanoseconds, size, inode) per file; zeros for a missing file.
-    private func fingerprint() -> [[Int]] {
-        store.files.map { path in
+    private static func fingerprint(_ files: [String]) -> [[Int]] {
+        files.map { path in
             var st = stat()
             guard stat(path, &st) == 0 else { return [0, 0, 0, 0] }
             return [Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec), Int(st.st_size), Int(st.st_ino)]

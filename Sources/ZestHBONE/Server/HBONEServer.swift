@@ -51,6 +51,16 @@ public final class HBONEServer: Sendable {
         return total.withLock { $0 }
     }
 
+    /// HBONE connections open now, over all workers.
+    public func connectionCount() -> Int {
+        let total = Mutex(0)
+        registry.onEachWorker(group) { w in
+            let n = w.connectionCount
+            total.withLock { $0 += n }
+        }
+        return total.withLock { $0 }
+    }
+
     /// Graceful drain: stop accepting, GOAWAY on every connection, tunnels in flight finish.
     public func drain() {
         registry.onEachWorker(group) { $0.drain() }

@@ -87,5 +87,6 @@ final class InboundWorker: HBONEServerDelegate {
         for t in transports.values { t.connection?.drain() }
     }
 
+    /// HBONE connections still open on this worker.
     var connectionCount: Int { transports.count }
 }

@@ -10,7 +10,10 @@ import ZestTLS
 /// Registered with the loop for its socket; the loop's handler table keeps it alive until
 /// `closeTransport` deregisters it.
 final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteSink, HBONEConnectionObserver {
-    enum State { case connecting, handshaking, running, closed }
+    /// `lingering`: HTTP/2 finished cleanly; the last queued bytes are written, then close_notify
+    /// and FIN, and the peer's remaining input is read and dropped until it closes too. Closing
+    /// at once would make the kernel answer unread input with RST and drop our unsent tail.
+    enum State { case connecting, handshaking, running, lingering, closed }
 
     unowned(unsafe) let loop: EventLoop
     let socket: Socket
@@ -33,6 +36,9 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
     private var waitingForBuffers = false
     private var connectTimer: TimerID?
     static let connectTimeout: Duration = .seconds(10)
+    /// How long a finished connection waits for its peer to close after our FIN.
+    static let lingerTimeout: Duration = .seconds(10)
+    private var writesShut = false
 
     init(loop: EventLoop, socket: Socket, connected: Bool, tls: TLSConnection,
          makeConnection: @escaping (HBONEByteSink) throws(HBONEError) -> HBONEConnection) throws(SyscallError) {
@@ -68,6 +74,8 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         case .running:
             flushQueue()
             readLoop()
+        case .lingering:
+            linger()
         }
     }
 
@@ -201,7 +209,8 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
     func timerFired(_ t: TimerID) {
         if t == connectTimer {
             connectTimer = nil
-            closeTransport(.protocolViolation("TCP connect timed out; maybe a NetworkPolicy is blocking HBONE port 15008"))
+            closeTransport(state == .lingering ? nil
+                : .protocolViolation("TCP connect timed out; maybe a NetworkPolicy is blocking HBONE port 15008"))
             return
         }
         guard t == timer else { return }
@@ -218,13 +227,48 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
     func hboneConnectionIsGoingAway(_ connection: HBONEConnection) { onGoingAway?(self) }
 
     func hboneConnection(_ connection: HBONEConnection, didCloseWith error: HBONEError?) {
-        closeTransport(error)
+        guard error == nil, state == .running else {
+            closeTransport(error)
+            return
+        }
+        state = .lingering
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        connectTimer = loop.schedule(after: Self.lingerTimeout, self)
+        linger()
+    }
+
+    /// Writes what is queued, then close_notify and FIN once; drops input until the peer closes.
+    private func linger() {
+        if !writesShut {
+            flushQueue()
+            guard queueOffset >= queue.count else { return }
+            writesShut = true
+            _ = try? tls.shutdown()
+            try? socket.shutdownWrite()
+        }
+        let pool = loop.bufferPool
+        guard let slot = pool.take() else {
+            closeTransport(nil)
+            return
+        }
+        defer { pool.release(slot) }
+        let buffer = UnsafeMutableRawBufferPointer(start: pool.payload(slot), count: pool.payloadCapacity)
+        while true {
+            switch try? tls.read(into: buffer) {
+            case .done(let n)? where n > 0: continue
+            case .wantRead?, .wantWrite?: return
+            default:
+                closeTransport(nil)
+                return
+            }
+        }
     }
 
     /// Ends everything: tunnels fail, close_notify is attempted once, the socket closes.
     func closeTransport(_ error: HBONEError?) {
         guard state != .closed else { return }
-        let wasRunning = state == .running
+        let wasRunning = state == .running || (state == .lingering && !writesShut)
         state = .closed
         cancelConnectTimer()
         if let timer { loop.cancel(timer) }

@@ -23,6 +23,11 @@ public struct NodeConfig: Sendable, Equatable {
     public var packetMark: UInt32 = 1337
     public var certificateLifetime: Duration = .seconds(24 * 3600)
     public var stateDirectory = "/var/lib/zest"
+    /// An Istio `cacerts` directory whose CA signs workload certificates instead of the
+    /// embedded root kept in `stateDirectory/ca`.
+    public var cacertsDirectory = ""
+    /// Where named pod namespaces live; searched for leftover capture rules at start.
+    public var namespaceDirectory = "/var/run/netns"
     public var logFormat = LogFormat.plain
     public var logLevel = "info"
     public var adminAddress = SocketAddress(ip: .loopbackV4, port: 15000)
@@ -80,6 +85,8 @@ extension NodeConfig {
                     render: { "\($0.packetMark)" }),
         duration("SECRET_TTL", \.certificateLifetime),
         text("ZEST_STATE_DIR", \.stateDirectory, valid: { $0.hasPrefix("/") }),
+        text("ZEST_CACERTS_DIR", \.cacertsDirectory, valid: { $0.isEmpty || $0.hasPrefix("/") }),
+        text("ZEST_NETNS_DIR", \.namespaceDirectory, valid: { $0.hasPrefix("/") }),
         NodeSetting(key: "LOG_FORMAT", expected: "plain or json",
                     apply: { c, v in LogFormat(rawValue: v).map { c.logFormat = $0 } != nil },
                     render: { $0.logFormat.rawValue }),

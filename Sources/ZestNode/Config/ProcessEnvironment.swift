@@ -25,7 +25,10 @@ public enum ProcessEnvironment {
 
     public static let required: [Capability] = [
         Capability(name: "CAP_SYS_ADMIN", bit: 21, neededFor: "setns into pod network namespaces"),
-        Capability(name: "CAP_NET_ADMIN", bit: 12, neededFor: "nftables rules, policy routes, SO_MARK and IP_TRANSPARENT (which keeps the client's address)"),
+        // CAP_NET_ADMIN also covers IP_TRANSPARENT (the kernel accepts NET_ADMIN or NET_RAW),
+        // so the DaemonSet and the systemd unit grant these two and nothing else.
+        Capability(name: "CAP_NET_ADMIN", bit: 12,
+                   neededFor: "nftables rules, SO_MARK and IP_TRANSPARENT sockets that keep the client's address"),
     ]
 
     /// Capabilities from `required` missing from `effective` (the CapEff mask).

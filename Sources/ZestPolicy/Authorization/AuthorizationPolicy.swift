@@ -59,18 +59,18 @@ public struct PolicyClause: Hashable, Sendable {
 /// A set of conditions that must all hold. Within one field, any value may match; a `not`
 /// field holds when no value matches. A match with no conditions at all never matches.
 public struct PolicyMatch: Hashable, Sendable {
-    public var namespaces: [StringMatch] = []
-    public var notNamespaces: [StringMatch] = []
-    public var principals: [StringMatch] = []
-    public var notPrincipals: [StringMatch] = []
-    public var serviceAccounts: [ServiceAccountMatch] = []
-    public var notServiceAccounts: [ServiceAccountMatch] = []
-    public var sourceIPs: [CIDR] = []
-    public var notSourceIPs: [CIDR] = []
-    public var destinationIPs: [CIDR] = []
-    public var notDestinationIPs: [CIDR] = []
-    public var destinationPorts: [UInt16] = []
-    public var notDestinationPorts: [UInt16] = []
+    public var namespaces: [StringMatch]
+    public var notNamespaces: [StringMatch]
+    public var principals: [StringMatch]
+    public var notPrincipals: [StringMatch]
+    public var serviceAccounts: [ServiceAccountMatch]
+    public var notServiceAccounts: [ServiceAccountMatch]
+    public var sourceIPs: [CIDR]
+    public var notSourceIPs: [CIDR]
+    public var destinationIPs: [CIDR]
+    public var notDestinationIPs: [CIDR]
+    public var destinationPorts: [UInt16]
+    public var notDestinationPorts: [UInt16]
 
     public init(namespaces: [StringMatch] = [], notNamespaces: [StringMatch] = [],
                 principals: [StringMatch] = [], notPrincipals: [StringMatch] = [],

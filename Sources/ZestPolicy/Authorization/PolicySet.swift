@@ -6,6 +6,10 @@ public struct PolicySet: Sendable {
     public let policies: [AuthorizationPolicy]
     public let peerAuthentications: [PeerAuthentication]
 
+    /// True when some policy is dry-run, so that evaluation looks for them only then.
+    let hasDryRun: Bool
+    /// The policies compiled for evaluation (see `CompiledPolicies`).
+    let compiled: CompiledPolicies
     private let global: [Int]
     private let byNamespace: [String: [Int]]
     private let byKey: [String: Int]
@@ -35,6 +39,8 @@ public struct PolicySet: Sendable {
             }
         }
         self.global = global
+        self.hasDryRun = policies.contains { $0.dryRun }
+        self.compiled = CompiledPolicies(policies)
         self.byNamespace = byNamespace
         self.byKey = byKey
         self.meshPeerAuthentication = mesh
@@ -45,32 +51,26 @@ public struct PolicySet: Sendable {
     /// The policy with key `namespace/name`, if present.
     public func policy(named key: String) -> AuthorizationPolicy? { byKey[key].map { policies[$0] } }
 
-    /// Calls `body` once for every policy that applies to `workload` (all global policies when
-    /// the destination is not a known workload): global ones, those of its namespace, selector
-    /// policies whose labels match and policies the workload names.
-    @inlinable
-    public func forEachApplicable(to workload: Workload?, _ body: (AuthorizationPolicy) throws -> Void) rethrows {
-        try forEachApplicableIndex(to: workload) { try body(policies[$0]) }
-    }
-
-    /// All policies that apply to `workload`, in evaluation order.
-    public func applicable(to workload: Workload?) -> [AuthorizationPolicy] {
-        var out: [AuthorizationPolicy] = []
-        forEachApplicable(to: workload) { out.append($0) }
+    /// Indices into `policies` of the policies that apply to `workload` (all global ones
+    /// when the destination is not a known workload), in evaluation order: global ones, those
+    /// of its namespace, selector policies whose labels match, policies the workload names.
+    public func applicableIndices(to workload: Workload?) -> [Int32] {
+        var out: [Int32] = []
+        for i in global where appliesByScope(policies[i], workload) { out.append(Int32(i)) }
+        guard let workload else { return out }
+        if let local = byNamespace[workload.namespace] {
+            for i in local where appliesByScope(policies[i], workload) { out.append(Int32(i)) }
+        }
+        for key in workload.authorizationPolicies {
+            guard let i = byKey[key], !appliesByScope(policies[i], workload), !out.contains(Int32(i)) else { continue }
+            out.append(Int32(i))
+        }
         return out
     }
 
-    @usableFromInline
-    func forEachApplicableIndex(to workload: Workload?, _ body: (Int) throws -> Void) rethrows {
-        for i in global where appliesByScope(policies[i], workload) { try body(i) }
-        guard let workload else { return }
-        if let local = byNamespace[workload.namespace] {
-            for i in local where appliesByScope(policies[i], workload) { try body(i) }
-        }
-        for key in workload.authorizationPolicies {
-            guard let i = byKey[key], !appliesByScope(policies[i], workload) else { continue }
-            try body(i)
-        }
+    /// The policies that apply to `workload`, in evaluation order.
+    public func applicable(to workload: Workload?) -> [AuthorizationPolicy] {
+        applicableIndices(to: workload).map { policies[Int($0)] }
     }
 
     private func appliesByScope(_ p: AuthorizationPolicy, _ w: Workload?) -> Bool {

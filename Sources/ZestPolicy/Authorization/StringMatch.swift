@@ -23,7 +23,8 @@ public enum StringMatch: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public func matches(_ value: String) -> Bool {
         switch self {
-        case .exact(let s): return s == value
+        // Comparing lengths first skips the general comparison for most mismatches.
+        case .exact(let s): return s.utf8.count == value.utf8.count && s == value
         case .prefix(let s): return value.hasPrefix(s)
         case .suffix(let s): return value.hasSuffix(s)
         case .presence: return !value.isEmpty

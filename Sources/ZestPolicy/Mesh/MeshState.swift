@@ -6,9 +6,16 @@ import ZestCore
 public final class MeshState: Sendable {
     /// A Service endpoint: a workload and its port map for that Service.
     public struct Endpoint: Sendable, Hashable {
-        public let workload: Int32
+        // Field order keeps the stride at 16 bytes (one per workload per Service).
         public let ports: [UInt16: UInt16]
+        public let workload: Int32
         public let status: HealthStatus
+
+        init(workload: Int32, ports: [UInt16: UInt16], status: HealthStatus) {
+            self.ports = ports
+            self.workload = workload
+            self.status = status
+        }
     }
 
     public let workloads: [Workload]
@@ -16,29 +23,43 @@ public final class MeshState: Sendable {
     public let policies: PolicySet
 
     private let workloadByUID: [String: Int32]
-    private let workloadByAddress: [NetworkAddress: Int32]
+    /// Workloads by address: most live on the default network (""), keyed by IP alone (a
+    /// 24-byte key instead of 40), the rest by network and IP.
+    private let workloadByIP: [IPAddress: Int32]
+    private let workloadByNetworkAddress: [NetworkAddress: Int32]
     private let servicesByVIP: [NetworkAddress: [Int32]]
     /// CIDR VIPs, longest prefix first.
     private let cidrServices: [(vip: NetworkCIDR, service: Int32)]
     private let serviceByKey: [NamespacedHostname: Int32]
     private let endpointsByService: [[Endpoint]]
+    /// Per workload, an index into `targets`: workloads with the same applicable policies
+    /// share one target.
+    private let targetByWorkload: [Int32]
+    private let targets: [AuthorizationTarget]
+    private let targetForUnknown: AuthorizationTarget
 
     /// Builds the indexes. The first workload with a uid wins; when two workloads share an
     /// address, a Pod is preferred over other kinds, then an HBONE workload (as ztunnel does).
     public init(workloads: [Workload] = [], services: [Service] = [], policies: PolicySet = PolicySet()) {
-        var byUID: [String: Int32] = [:], byAddress: [NetworkAddress: Int32] = [:]
+        var byUID: [String: Int32] = [:], byIP: [IPAddress: Int32] = [:], byAddress: [NetworkAddress: Int32] = [:]
         byUID.reserveCapacity(workloads.count)
-        byAddress.reserveCapacity(workloads.count)
+        byIP.reserveCapacity(workloads.count)
         var kept: [Workload] = []
         kept.reserveCapacity(workloads.count)
-        for w in workloads where byUID[w.uid] == nil {
+        // Replicas of one deployment carry equal labels and service maps: share one copy.
+        var labelSets: [[String: String]: [String: String]] = [:]
+        var serviceMaps: [[NamespacedHostname: [UInt16: UInt16]]: [NamespacedHostname: [UInt16: UInt16]]] = [:]
+        for var w in workloads where byUID[w.uid] == nil {
             let i = Int32(kept.count)
+            if let shared = labelSets[w.labels] { w.labels = shared } else { labelSets[w.labels] = w.labels }
+            if let shared = serviceMaps[w.services] { w.services = shared } else { serviceMaps[w.services] = w.services }
             kept.append(w)
             byUID[w.uid] = i
             for ip in w.addresses {
                 let key = NetworkAddress(network: w.network, ip: ip)
-                if let other = byAddress[key], MeshState.rank(kept[Int(other)]) >= MeshState.rank(w) { continue }
-                byAddress[key] = i
+                let other = key.network.isEmpty ? byIP[ip] : byAddress[key]
+                if let other, MeshState.rank(kept[Int(other)]) >= MeshState.rank(w) { continue }
+                if key.network.isEmpty { byIP[ip] = i } else { byAddress[key] = i }
             }
         }
         var byVIP: [NetworkAddress: [Int32]] = [:], cidrs: [(NetworkCIDR, Int32)] = [], byKey: [NamespacedHostname: Int32] = [:]
@@ -69,11 +90,35 @@ public final class MeshState: Sendable {
         self.services = keptServices
         self.policies = policies
         self.workloadByUID = byUID
-        self.workloadByAddress = byAddress
+        self.workloadByIP = byIP
+        self.workloadByNetworkAddress = byAddress
         self.servicesByVIP = byVIP
         self.cidrServices = cidrs.map { (vip: $0.0, service: $0.1) }
         self.serviceByKey = byKey
         self.endpointsByService = endpoints
+        var targetIndex: [[Int32]: Int32] = [:], targets: [AuthorizationTarget] = []
+        self.targetByWorkload = kept.map { w in
+            let list = policies.applicableIndices(to: w)
+            if let i = targetIndex[list] { return i }
+            targets.append(AuthorizationTarget(list, policies.policies))
+            targetIndex[list] = Int32(targets.count - 1)
+            return Int32(targets.count - 1)
+        }
+        self.targets = targets
+        self.targetForUnknown = policies.target(for: nil)
+    }
+
+    /// Authorizes `request` against the workload at its destination address on `network`
+    /// (see `PolicySet.authorize`), using the applicable-policy lists computed for this
+    /// snapshot. A destination that is no known workload gets the mesh-wide policies only.
+    public func authorize(_ request: AuthorizationRequest, network: String = "") -> AuthorizationDecision {
+        guard let wi = workloadIndex(at: NetworkAddress(network: network, ip: request.destination.ip)) else {
+            return policies.authorize(request, workload: nil, target: targetForUnknown)
+        }
+        // The workload itself is consulted only for PeerAuthentication, which matters only
+        // without a peer identity; skipping the copy keeps the identified path cheap.
+        return policies.authorize(request, workload: request.peer == nil ? workloads[wi] : nil,
+                                  target: targets[Int(targetByWorkload[wi])])
     }
 
     private static func rank(_ w: Workload) -> Int {
@@ -83,7 +128,11 @@ public final class MeshState: Sendable {
     public func workload(uid: String) -> Workload? { workloadByUID[uid].map { workloads[Int($0)] } }
 
     public func workload(at address: NetworkAddress) -> Workload? {
-        workloadByAddress[address].map { workloads[Int($0)] }
+        workloadIndex(at: address).map { workloads[$0] }
+    }
+
+    private func workloadIndex(at address: NetworkAddress) -> Int? {
+        (address.network.isEmpty ? workloadByIP[address.ip] : workloadByNetworkAddress[address]).map(Int.init)
     }
 
     public func service(named key: NamespacedHostname) -> Service? { serviceIndex(named: key).map { services[$0] } }

@@ -39,6 +39,7 @@ final class EchoConnection: EventHandler, BufferWaiter {
         self.loop = loop
         self.socket = socket
         descriptor = socket.descriptor!
+        try? socket.setNoDelay()
         try loop.register(descriptor, self)
     }
 

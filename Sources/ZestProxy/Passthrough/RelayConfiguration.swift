@@ -19,6 +19,8 @@ public struct RelayConfiguration: Sendable {
     public var workers: Int?
     /// How long an upstream connect may take before the client is reset.
     public var connectTimeout: Duration
+    /// A connection with no traffic in either direction for this long is reset; nil: never.
+    public var idleTimeout: Duration?
     public var copyMode: CopyMode
     public var bufferPool: BufferPoolConfiguration
     /// `F_SETPIPE_SZ` for splice pipes (nil keeps the kernel default, 64 KiB).
@@ -27,12 +29,13 @@ public struct RelayConfiguration: Sendable {
     public var mark: UInt32?
 
     public init(listen: SocketAddress, upstream: SocketAddress, workers: Int? = nil,
-                connectTimeout: Duration = .seconds(5), copyMode: CopyMode = .defaultMode,
+                connectTimeout: Duration = .seconds(5), idleTimeout: Duration? = nil, copyMode: CopyMode = .defaultMode,
                 bufferPool: BufferPoolConfiguration = .default, pipeCapacity: Int32? = nil, mark: UInt32? = nil) {
         self.listen = listen
         self.upstream = upstream
         self.workers = workers
         self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
         self.copyMode = copyMode
         self.bufferPool = bufferPool
         self.pipeCapacity = pipeCapacity
@@ -54,6 +57,8 @@ public struct RelayStats: Sendable, Equatable {
     public var reset: UInt64 = 0
     /// Upstream connects that were refused, failed or timed out.
     public var connectFailures: UInt64 = 0
+    /// Connections reset because they stayed idle past `idleTimeout`.
+    public var idleTimeouts: UInt64 = 0
     /// Bytes client → upstream and upstream → client.
     public var bytesToUpstream: UInt64 = 0
     public var bytesToClient: UInt64 = 0
@@ -67,6 +72,7 @@ public struct RelayStats: Sendable, Equatable {
         completed += o.completed
         reset += o.reset
         connectFailures += o.connectFailures
+        idleTimeouts += o.idleTimeouts
         bytesToUpstream += o.bytesToUpstream
         bytesToClient += o.bytesToClient
         pool.slotCount += o.pool.slotCount

@@ -9,6 +9,8 @@ enum RelayOutcome {
     case connectFailed(String)
     /// A side broke or reset, or the owner closed it; both sides got RST.
     case reset(String)
+    /// No byte moved for the idle timeout; both sides got RST.
+    case idleTimedOut
 }
 
 /// Hears about one relayed connection: bytes as they move and the end.
@@ -22,6 +24,7 @@ protocol RelayObserver: AnyObject {
 /// Copy settings of a relayed connection.
 struct RelaySettings {
     var connectTimeout: Duration
+    var idleTimeout: Duration? = nil
     var copyMode: CopyMode
     var pipeCapacity: Int32?
 }
@@ -45,8 +48,13 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     private let clientFD: FileDescriptor
     private let upstreamFD: FileDescriptor
     private var state = State.connecting
-    private var connectTimer: TimerID?
+    /// The connect deadline while connecting, then the idle check (if an idle timeout is set).
+    private var timer: TimerID?
+    private var lastActivity: UInt64 = 0
     private var waitingForBuffers = false
+    /// Which direction an edge concerns (see `DirectionGate`).
+    private var toUpstreamGate = DirectionGate()
+    private var toClientGate = DirectionGate()
     private var toUpstream = BufferedCopy()
     private var toClient = BufferedCopy()
     private var splicedToUpstream = SplicedCopy()
@@ -64,6 +72,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         self.client = client
         self.upstream = upstream
         clientFD = client.descriptor!
+        try? client.setNoDelay()
         upstreamFD = upstream.descriptor!
         do {
             try loop.register(clientFD, self)
@@ -76,8 +85,9 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         }
         if case .processed = connected {
             state = .relaying
+            startIdleTimer()
         } else {
-            connectTimer = loop.schedule(after: settings.connectTimeout, self)
+            timer = loop.schedule(after: settings.connectTimeout, self)
         }
     }
 
@@ -93,6 +103,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         case .closed:
             return
         case .connecting:
+            note(events, on: descriptor)
             guard descriptor == upstreamFD, !events.isDisjoint(with: [.writable, .error, .hangup]) else { return }
             do {
                 try upstream.finishConnect()
@@ -100,36 +111,64 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
                 abort(.connectFailed("\(error)"))
                 return
             }
-            if let t = connectTimer { loop.cancel(t) }
-            connectTimer = nil
+            if let t = timer { loop.cancel(t) }
+            timer = nil
             state = .relaying
+            startIdleTimer()
             pumpBoth()
         case .relaying:
+            lastActivity = loop.now
+            note(events, on: descriptor)
             pumpBoth()
         }
     }
 
-    /// Runs both directions; every event re-tries both (a writable edge on one socket resumes
-    /// the direction that was blocked writing to it).
+    /// Records what an edge means for each direction.
+    private func note(_ events: IOEvents, on descriptor: FileDescriptor) {
+        if descriptor == clientFD {
+            toUpstreamGate.sourceEvent(events)
+            toClientGate.destinationEvent(events)
+        } else {
+            toClientGate.sourceEvent(events)
+            toUpstreamGate.destinationEvent(events)
+        }
+    }
+
+    /// Runs each direction its gate says has work (a writable edge on one socket resumes the
+    /// direction blocked writing to it); closes the connection when both have ended.
     private func pumpBoth() {
         let pool = loop.bufferPool
-        let a: CopyProgress, b: CopyProgress
+        var a: CopyProgress?, b: CopyProgress?
         defer { reportBytes() }
         switch settings.copyMode {
         case .buffered:
-            a = toUpstream.isFinished ? .finished : toUpstream.pump(from: client, to: upstream, pool: pool)
-            b = toClient.isFinished ? .finished : toClient.pump(from: upstream, to: client, pool: pool)
+            if !toUpstream.isFinished && toUpstreamGate.ready {
+                a = toUpstream.pump(from: client, to: upstream, pool: pool, trustShortRead: toUpstreamGate.trustShortRead)
+            }
+            if !toClient.isFinished && toClientGate.ready {
+                b = toClient.pump(from: upstream, to: client, pool: pool, trustShortRead: toClientGate.trustShortRead)
+            }
         case .splice:
             let cap = settings.pipeCapacity
-            a = splicedToUpstream.isFinished ? .finished : splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
-            b = splicedToClient.isFinished ? .finished : splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            if !splicedToUpstream.isFinished && toUpstreamGate.ready {
+                a = splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
+            }
+            if !splicedToClient.isFinished && toClientGate.ready {
+                b = splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
+            }
         }
-        if case .failed(let e) = a { abort(.reset("client side: \(e)")); return }
-        if case .failed(let e) = b { abort(.reset("upstream side: \(e)")); return }
-        if case .finished = a, case .finished = b { finish(); return }
+        // Only a direction that ran learns from its pass; the other keeps its state.
+        if let a { toUpstreamGate.passEnded(a) }
+        if let b { toClientGate.passEnded(b) }
+        if case .failed(let e)? = a { abort(.reset("client side: \(e)")); return }
+        if case .failed(let e)? = b { abort(.reset("upstream side: \(e)")); return }
+        let bothFinished = settings.copyMode == .buffered
+            ? toUpstream.isFinished && toClient.isFinished
+            : splicedToUpstream.isFinished && splicedToClient.isFinished
+        if bothFinished { finish(); return }
         var starved = false
-        if case .starved = a { starved = true }
-        if case .starved = b { starved = true }
+        if case .starved? = a { starved = true }
+        if case .starved? = b { starved = true }
         if starved && !waitingForBuffers {
             waitingForBuffers = true
             loop.waitForBuffers(self)
@@ -141,10 +180,29 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         if state == .relaying { pumpBoth() }
     }
 
-    func timerFired(_ timer: TimerID) {
-        guard state == .connecting, timer == connectTimer else { return }
-        connectTimer = nil
-        abort(.connectFailed("connect timed out after \(settings.connectTimeout)"))
+    func timerFired(_ fired: TimerID) {
+        guard fired == timer else { return }
+        timer = nil
+        switch state {
+        case .connecting:
+            abort(.connectFailed("connect timed out after \(settings.connectTimeout)"))
+        case .relaying:
+            // Checked on fire instead of re-armed per event: an active connection costs nothing.
+            guard let idle = settings.idleTimeout else { return }
+            let limit = MonotonicClock.nanoseconds(idle)
+            if loop.now &- lastActivity >= limit {
+                abort(.idleTimedOut)
+            } else {
+                timer = loop.timers.schedule(at: lastActivity &+ limit, self)
+            }
+        case .closed:
+            return
+        }
+    }
+
+    private func startIdleTimer() {
+        lastActivity = loop.now
+        if let idle = settings.idleTimeout { timer = loop.schedule(after: idle, self) }
     }
 
     func loopStopping() {
@@ -184,8 +242,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
 
     private func tearDown() {
         state = .closed
-        if let t = connectTimer { loop.cancel(t) }
-        connectTimer = nil
+        if let t = timer { loop.cancel(t) }
+        timer = nil
         loop.deregister(clientFD)
         loop.deregister(upstreamFD)
         toUpstream.releaseSlot(loop.bufferPool)

@@ -9,11 +9,13 @@ final class RelayWorker {
     let loop: EventLoop
     let configuration: RelayConfiguration
     var stats = RelayStats()
+    /// Owned by the loop's handler table; gone once the loop stopped (no accepts after that).
+    private weak var acceptor: Acceptor?
 
     init(loop: EventLoop, listener: ListeningSocket, configuration: RelayConfiguration) throws(SyscallError) {
         self.loop = loop
         self.configuration = configuration
-        _ = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
+        acceptor = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
             self.accept(client)
         }
     }
@@ -29,6 +31,7 @@ final class RelayWorker {
             client.closeWithReset()
             stats.active -= 1
             stats.connectFailures += 1
+            if error.isOutOfDescriptors { acceptor?.backOff() }
         }
     }
 
@@ -51,12 +54,14 @@ extension RelayWorker: RelayObserver {
         case .completed: stats.completed += 1
         case .connectFailed: stats.connectFailures += 1; stats.reset += 1
         case .reset: stats.reset += 1
+        case .idleTimedOut: stats.idleTimeouts += 1; stats.reset += 1
         }
     }
 }
 
 extension RelayConfiguration {
     var relaySettings: RelaySettings {
-        RelaySettings(connectTimeout: connectTimeout, copyMode: copyMode, pipeCapacity: pipeCapacity)
+        RelaySettings(connectTimeout: connectTimeout, idleTimeout: idleTimeout, copyMode: copyMode,
+                      pipeCapacity: pipeCapacity)
     }
 }

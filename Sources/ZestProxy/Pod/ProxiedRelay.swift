@@ -52,6 +52,7 @@ final class ProxiedRelay: RelayObserver, ProxiedConnection {
         case .completed: break
         case .connectFailed(let reason): entry.error = "upstream connect failed: \(reason)"
         case .reset(let reason): entry.error = closeReason ?? reason
+        case .idleTimedOut: entry.error = closeReason ?? "idle timeout"
         }
         telemetry.close(worker.context.accessLog, entry)
         worker.untrack(self)

@@ -1,11 +1,12 @@
 """TCP echo backend for the HBONE interop tests: echoes every byte, honours half-close
 (shuts its write side after the client's EOF), serves connections concurrently.
-With "late", it answers only after the client's EOF: everything it read, then FIN (a
-half-close with a late answer).
+With "late", it answers only after the client's EOF (it prints "eof", waits 0.5 s, then
+sends everything it read and FIN): a half-close with a late answer.
 Usage: tcp_echo_server.py HOST PORT [late]  (prints "ready" once listening)."""
 import socket
 import sys
 import threading
+import time
 
 
 def serve(conn, late):
@@ -19,6 +20,10 @@ def serve(conn, late):
                 kept.append(data)
             else:
                 conn.sendall(data)
+        if late:
+            # Tell the test the client's EOF arrived, then answer a little later.
+            print("eof", flush=True)
+            time.sleep(0.5)
         for data in kept:
             conn.sendall(data)
         conn.shutdown(socket.SHUT_WR)

@@ -83,10 +83,11 @@ final class InteropTopology {
     }
 
     /// Starts `zest tunnel-server` in node B on `listen`.
-    func startZestServer(listen: String, tls: EnvoyConfig.TLSFiles, extra: [String] = []) throws -> ChildProcess {
+    func startZestServer(listen: String, tls: EnvoyConfig.TLSFiles, drainSeconds: Int = 0) throws -> ChildProcess {
         _ = try Self.zestExecutable()
         return try start(in: b, "zest-server", [TestPaths.zest, "tunnel-server", "--listen", listen, "--cert", tls.certificate,
-                                         "--key", tls.privateKey, "--ca", tls.trustedCA, "--workers", "1", "--drain-seconds", "0"] + extra)
+                                                "--key", tls.privateKey, "--ca", tls.trustedCA, "--workers", "1",
+                                                "--drain-seconds", String(drainSeconds)])
     }
 
     /// Starts `zest tunnel` in node A.
@@ -96,6 +97,12 @@ final class InteropTopology {
         return try start(in: a, "zest-client", [TestPaths.zest, "tunnel", "--listen", listen, "--peer", peer, "--authority", authority,
                                          "--cert", tls.certificate, "--key", tls.privateKey, "--ca", tls.trustedCA,
                                          "--expect-identity", expect, "--workers", "1"])
+    }
+
+    /// Starts the echo client in node A in the background (see `echo` for the report format).
+    func startEchoClient(host: String, port: UInt16, count: Int) throws -> ChildProcess {
+        try start(in: a, "echo-client", ["python3", "-u", TestPaths.fixtures + "/tcp_echo_client.py", host, String(port),
+                                         String(count), "15", "1"])
     }
 
     func logs() -> String { children.map { "--- \($0.logPath)\n\($0.log.suffix(3000))" }.joined(separator: "\n") }

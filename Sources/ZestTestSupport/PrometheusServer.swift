@@ -1,19 +1,18 @@
 import Foundation
 import Testing
-import ZestTestSupport
 
 /// Whether a tool the interop tests need is installed. Outside CI a missing tool skips the
 /// test; in CI (`CI=true`) the test runs and fails, because setup.sh must have installed it.
-enum Tool {
-    static func available(_ path: String) -> Bool {
+public enum Tool {
+    public static func available(_ path: String) -> Bool {
         FileManager.default.isExecutableFile(atPath: path)
     }
 
-    static func enabled(_ path: String) -> Bool {
+    public static func enabled(_ path: String) -> Bool {
         available(path) || Privilege.isCI
     }
 
-    static func skipReason(_ path: String, package: String) -> Comment {
+    public static func skipReason(_ path: String, package: String) -> Comment {
         Comment(rawValue: "\(path) is not installed (Debian package \(package); scripts/setup.sh installs it)")
     }
 }
@@ -21,14 +20,14 @@ enum Tool {
 /// A real Prometheus server for one test: config and TSDB in a fresh temp dir, listening on
 /// a free loopback port, scraping `target` every second. `stop()` kills it by pid and
 /// removes the directory.
-final class PrometheusServer {
-    let directory: URL
-    let port: UInt16
+public final class PrometheusServer {
+    public let directory: URL
+    public let port: UInt16
     private let process = Process()
     /// The last raw HTTP answer of `query`, for failure messages.
-    private(set) var lastAnswer = ""
+    public private(set) var lastAnswer = ""
 
-    init(scraping target: String, metricsPath: String) throws {
+    public init(scraping target: String, metricsPath: String) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("zest-prom-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
@@ -61,13 +60,13 @@ final class PrometheusServer {
     }
 
     /// The server's own log, for failure messages.
-    var log: String {
+    public var log: String {
         (try? String(contentsOf: directory.appendingPathComponent("prometheus.log"), encoding: .utf8)) ?? ""
     }
 
     /// Runs an instant PromQL query through `/api/v1/query`; returns `[(labels, value)]`,
     /// or nil while the server is not answering yet.
-    func query(_ promql: String) -> [([String: String], Double)]? {
+    public func query(_ promql: String) -> [([String: String], Double)]? {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         guard let q = promql.addingPercentEncoding(withAllowedCharacters: allowed),
@@ -83,7 +82,7 @@ final class PrometheusServer {
         }
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
