@@ -17,8 +17,9 @@ public final class TLSContextHolder: Sendable {
 
     /// Builds the first context for `certificate`.
     public convenience init(role: TLSRole, certificate: WorkloadCertificate,
-                            settings: TLSSettings = TLSSettings()) throws(TLSError) {
-        self.init(try TLSContext(role: role, certificate: certificate, settings: settings))
+                            settings: TLSSettings = TLSSettings(),
+                            counters: TLSCounters = TLSCounters()) throws(TLSError) {
+        self.init(try TLSContext(role: role, certificate: certificate, settings: settings, counters: counters))
     }
 
     /// The context new connections should use.

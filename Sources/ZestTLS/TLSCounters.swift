@@ -28,10 +28,18 @@ public final class TLSCounters: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    private let onFailure: (@Sendable (HandshakeFailureKind) -> Void)?
+
+    /// `onFailure` hears of every failed handshake (telemetry counts them by reason).
+    public init(onFailure: (@Sendable (HandshakeFailureKind) -> Void)? = nil) {
+        self.onFailure = onFailure
+    }
 
     func recordCompleted() { state.withLock { $0.completed += 1 } }
-    func recordFailure(_ kind: HandshakeFailureKind) { state.withLock { $0.failures[kind, default: 0] += 1 } }
+    func recordFailure(_ kind: HandshakeFailureKind) {
+        state.withLock { $0.failures[kind, default: 0] += 1 }
+        onFailure?(kind)
+    }
 
     /// Handshakes that completed and passed every identity check.
     public var completedHandshakes: Int { state.withLock { $0.completed } }

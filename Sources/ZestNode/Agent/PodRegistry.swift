@@ -5,6 +5,7 @@ import ZestPolicy
 import ZestProxy
 import ZestReactor
 import ZestRedirect
+import ZestTLS
 import ZestTelemetry
 
 /// The node agent's pods: what enrollment asks for, carried out. For each pod it opens the
@@ -36,12 +37,14 @@ public final class PodRegistry: EnrollmentDelegate {
     }
 
     private let deps: Dependencies
+    private let handshakeCounters: (server: TLSCounters, client: TLSCounters)
     private let pods = Mutex<[PodUID: Pod]>([:])
     private let snapshots = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
 
     public init(_ dependencies: Dependencies) {
         deps = dependencies
+        handshakeCounters = HandshakeFailureMetrics.counters(dependencies.metrics.tlsHandshakes)
     }
 
     /// A copy of the pods served now.
@@ -63,7 +66,8 @@ public final class PodRegistry: EnrollmentDelegate {
         let proxies = try PodProxySet(PodProxySet.Configuration(
             pod: description, network: NetnsPodNetwork(thread: deps.netns, namespace: namespace),
             mesh: deps.mesh, certificates: deps.certificates, metrics: deps.metrics.traffic,
-            logger: deps.logger, settings: deps.settings), workers: deps.workers)
+            logger: deps.logger, settings: deps.settings, handshakeCounters: handshakeCounters),
+            workers: deps.workers)
         do {
             try deps.capture.install(in: namespace)
         } catch {

@@ -44,9 +44,14 @@ public final class PodProxySet: Sendable {
         public var metrics: TrafficMetrics
         public var logger: Logger
         public var settings: PodProxySettings
+        /// Handshake counters of the pod's inbound (server) and outbound (client) TLS, shared
+        /// by the node's pods so telemetry sees every failure.
+        public var handshakeCounters: (server: TLSCounters, client: TLSCounters)
 
         public init(pod: PodDescription, network: any PodNetwork, mesh: MeshStateCell, certificates: CertificateManager,
-                    metrics: TrafficMetrics, logger: Logger, settings: PodProxySettings = PodProxySettings()) {
+                    metrics: TrafficMetrics, logger: Logger, settings: PodProxySettings = PodProxySettings(),
+                    handshakeCounters: (server: TLSCounters, client: TLSCounters) = (TLSCounters(), TLSCounters())) {
+            self.handshakeCounters = handshakeCounters
             self.pod = pod
             self.network = network
             self.mesh = mesh
@@ -87,8 +92,10 @@ public final class PodProxySet: Sendable {
         let certificate = try configuration.certificates.certificate(for: identity)
         context = PodContext(pod: configuration.pod, identity: identity, network: configuration.network,
                              mesh: configuration.mesh,
-                             serverTLS: try TLSContextHolder(role: .server, certificate: certificate),
-                             clientTLS: try TLSContextHolder(role: .client, certificate: certificate),
+                             serverTLS: try TLSContextHolder(role: .server, certificate: certificate,
+                                                             counters: configuration.handshakeCounters.server),
+                             clientTLS: try TLSContextHolder(role: .client, certificate: certificate,
+                                                             counters: configuration.handshakeCounters.client),
                              metrics: configuration.metrics, logger: configuration.logger,
                              settings: configuration.settings)
         self.group = group
