@@ -96,7 +96,16 @@ listen relay
                 kv = dict(x.split("=") for x in out.split())
                 gb = int(kv["bytes"]) / 1e9
                 secs = float(kv["seconds"])
-                time.sleep(0.3)  # let the middle and the sink drain what is in flight
+                # The sender counts bytes it handed to its kernel; with 64 streams hundreds of MB can
+                # still be in flight. Wait until the middle and the sink stop using CPU (at most 6 s)
+                # so their work on those bytes is counted.
+                last, t0 = None, time.time()
+                while time.time() - t0 < 6:
+                    now = (cpu_seconds(pid) if pid else 0.0, cpu_seconds(sink.pid))
+                    if now == last:
+                        break
+                    last = now
+                    time.sleep(0.4)
                 sender_cpu = usage.ru_utime + usage.ru_stime
                 sink_cpu = cpu_seconds(sink.pid) - sink0
                 mid_cpu = (cpu_seconds(pid) - mid0) if pid else sender_cpu + sink_cpu
