@@ -38,6 +38,9 @@ struct DirectionCopy {
     /// Bytes written to the destination.
     var bytes: UInt64 { buffered.bytes &+ (spliced?.bytes ?? 0) }
 
+    /// Whether the direction copies with `splice(2)` now.
+    var isSpliced: Bool { spliced != nil }
+
     /// Whether end of stream was passed on as FIN.
     var isFinished: Bool { spliced?.isFinished ?? buffered.isFinished }
 
