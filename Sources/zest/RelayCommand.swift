@@ -24,7 +24,7 @@ struct RelayCommand: ParsableCommand {
     @Option(help: "Worker threads (default: the CPU limit of this cgroup, else online CPUs).")
     var workers: Int?
 
-    @Option(help: "Copy mode: buffered (read/write through the buffer pool) or splice.")
+    @Option(help: "Copy mode: buffered (read/write through the buffer pool), splice, or adaptive (buffered, then splice once a direction has moved 1 MiB).")
     var copyMode: String = CopyMode.defaultMode.rawValue
 
     @Option(help: "Milliseconds an upstream connect may take before the client is reset.")
@@ -39,14 +39,14 @@ struct RelayCommand: ParsableCommand {
     @Option(help: "Buffered copy: buffer slots per worker (memory bound: slots x slot size).")
     var bufferSlots: Int = BufferPoolConfiguration.default.slotCount
 
-    @Option(help: "Splice copy: pipe size in bytes (F_SETPIPE_SZ; the kernel default is 65536).")
+    @Option(help: "Splice and adaptive copy: pipe size in bytes (F_SETPIPE_SZ; default 65536 for splice, 1048576 for adaptive).")
     var pipeCapacity: Int32?
 
     func validate() throws {
         guard SocketAddress(listen) != nil else { throw ValidationError("--listen '\(listen)' is not IPv4:port or [IPv6]:port") }
         guard SocketAddress(to) != nil else { throw ValidationError("--to '\(to)' is not IPv4:port or [IPv6]:port") }
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be between 1 and 1024") }
-        guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be buffered or splice") }
+        guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be buffered, splice or adaptive") }
         guard connectTimeoutMs > 0 else { throw ValidationError("--connect-timeout-ms must be positive") }
         if let idleTimeoutMs, idleTimeoutMs <= 0 { throw ValidationError("--idle-timeout-ms must be positive") }
         guard (1...64).contains(bufferRecords) else { throw ValidationError("--buffer-records must be between 1 and 64") }

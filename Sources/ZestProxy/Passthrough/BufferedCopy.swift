@@ -18,6 +18,9 @@ struct BufferedCopy {
 
     var isFinished: Bool { sentFIN }
 
+    /// Holds no buffer and has not seen end of stream: the direction may change how it copies.
+    var isEmpty: Bool { slot == nil && !sawEndOfStream }
+
     /// Moves bytes until the source has none, the destination is full, or the pool is empty.
     /// `trustShortRead`: a read that returns less than asked means the source is drained (see
     /// `DirectionGate`); when false, reads go on until EAGAIN or end of stream.

@@ -7,6 +7,9 @@ public enum CopyMode: String, Sendable, CaseIterable {
     case buffered
     /// `splice(2)` through a kernel pipe per direction: no user-space copy.
     case splice
+    /// Buffered until a direction has carried 1 MiB, then splice for that direction (see
+    /// `DirectionCopy`): bulk transfers skip the user-space copy, short connections open no pipe.
+    case adaptive
 }
 
 /// Settings of a plain TCP relay (`zest relay`).
@@ -23,7 +26,8 @@ public struct RelayConfiguration: Sendable {
     public var idleTimeout: Duration?
     public var copyMode: CopyMode
     public var bufferPool: BufferPoolConfiguration
-    /// `F_SETPIPE_SZ` for splice pipes (nil keeps the kernel default, 64 KiB).
+    /// `F_SETPIPE_SZ` for splice pipes (nil: the kernel default, 64 KiB, for `.splice`; 1 MiB for
+    /// `.adaptive`).
     public var pipeCapacity: Int32?
     /// `SO_MARK` for upstream sockets (so capture rules skip them); needs CAP_NET_ADMIN.
     public var mark: UInt32?
@@ -44,8 +48,9 @@ public struct RelayConfiguration: Sendable {
 }
 
 extension CopyMode {
-    /// The mode the relay benchmark measured faster on this kind of machine (docs/bench/relay.md).
-    public static let defaultMode = CopyMode.buffered
+    /// The mode the relay benchmark measured cheapest per byte, at HAProxy's throughput or above,
+    /// on one stream and on 64 (docs/bench/relay.md).
+    public static let defaultMode = CopyMode.adaptive
 }
 
 /// Counters of one relay, summed over its workers.

@@ -55,10 +55,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
     /// Which direction an edge concerns (see `DirectionGate`).
     private var toUpstreamGate = DirectionGate()
     private var toClientGate = DirectionGate()
-    private var toUpstream = BufferedCopy()
-    private var toClient = BufferedCopy()
-    private var splicedToUpstream = SplicedCopy()
-    private var splicedToClient = SplicedCopy()
+    private var toUpstream: DirectionCopy
+    private var toClient: DirectionCopy
     private var reportedToUpstream: UInt64 = 0
     private var reportedToClient: UInt64 = 0
 
@@ -71,6 +69,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         self.settings = settings
         self.client = client
         self.upstream = upstream
+        toUpstream = DirectionCopy(mode: settings.copyMode, pipeCapacity: settings.pipeCapacity)
+        toClient = DirectionCopy(mode: settings.copyMode, pipeCapacity: settings.pipeCapacity)
         clientFD = client.descriptor!
         try? client.setNoDelay()
         upstreamFD = upstream.descriptor!
@@ -93,7 +93,7 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
 
     /// Bytes copied so far (client→upstream, upstream→client).
     var bytes: (toUpstream: UInt64, toClient: UInt64) {
-        (toUpstream.bytes &+ splicedToUpstream.bytes, toClient.bytes &+ splicedToClient.bytes)
+        (toUpstream.bytes, toClient.bytes)
     }
 
     var isClosed: Bool { state == .closed }
@@ -140,32 +140,18 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         let pool = loop.bufferPool
         var a: CopyProgress?, b: CopyProgress?
         defer { reportBytes() }
-        switch settings.copyMode {
-        case .buffered:
-            if !toUpstream.isFinished && toUpstreamGate.ready {
-                a = toUpstream.pump(from: client, to: upstream, pool: pool, trustShortRead: toUpstreamGate.trustShortRead)
-            }
-            if !toClient.isFinished && toClientGate.ready {
-                b = toClient.pump(from: upstream, to: client, pool: pool, trustShortRead: toClientGate.trustShortRead)
-            }
-        case .splice:
-            let cap = settings.pipeCapacity
-            if !splicedToUpstream.isFinished && toUpstreamGate.ready {
-                a = splicedToUpstream.pump(from: client, to: upstream, pipeCapacity: cap)
-            }
-            if !splicedToClient.isFinished && toClientGate.ready {
-                b = splicedToClient.pump(from: upstream, to: client, pipeCapacity: cap)
-            }
+        if !toUpstream.isFinished && toUpstreamGate.ready {
+            a = toUpstream.pump(from: client, to: upstream, pool: pool, trustShortRead: toUpstreamGate.trustShortRead)
+        }
+        if !toClient.isFinished && toClientGate.ready {
+            b = toClient.pump(from: upstream, to: client, pool: pool, trustShortRead: toClientGate.trustShortRead)
         }
         // Only a direction that ran learns from its pass; the other keeps its state.
         if let a { toUpstreamGate.passEnded(a) }
         if let b { toClientGate.passEnded(b) }
         if case .failed(let e)? = a { abort(.reset("client side: \(e)")); return }
         if case .failed(let e)? = b { abort(.reset("upstream side: \(e)")); return }
-        let bothFinished = settings.copyMode == .buffered
-            ? toUpstream.isFinished && toClient.isFinished
-            : splicedToUpstream.isFinished && splicedToClient.isFinished
-        if bothFinished { finish(); return }
+        if toUpstream.isFinished && toClient.isFinished { finish(); return }
         var starved = false
         if case .starved? = a { starved = true }
         if case .starved? = b { starved = true }
@@ -246,10 +232,8 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         timer = nil
         loop.deregister(clientFD)
         loop.deregister(upstreamFD)
-        toUpstream.releaseSlot(loop.bufferPool)
-        toClient.releaseSlot(loop.bufferPool)
-        splicedToUpstream.close()
-        splicedToClient.close()
+        toUpstream.release(loop.bufferPool)
+        toClient.release(loop.bufferPool)
         reportBytes()
     }
 }

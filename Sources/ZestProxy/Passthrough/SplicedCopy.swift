@@ -12,6 +12,14 @@ struct SplicedCopy {
 
     var isFinished: Bool { sentFIN }
 
+    /// Opens the pipe on first data.
+    init() {}
+
+    /// Uses `pipe`, already open (empty).
+    init(pipe: KernelPipe) {
+        self.pipe = pipe
+    }
+
     mutating func pump(from source: Socket, to destination: Socket, pipeCapacity: Int32?) -> CopyProgress {
         do {
             while true {
