@@ -146,7 +146,10 @@ import ZestTestSupport
             #expect(outcome == .completed, "\(outcome) / \(peer.text)")
             #expect(connection.peerIdentity?.uri == OpenSSLCLIPKI.serverID)
             // What Zest's ClientHello carried, as s_server saw it: ALPN, no SNI, no resumption.
-            #expect(peer.text.contains("TLS client extension \"application layer protocol negotiation\""), "\(peer.text)")
+            // s_server prints what it saw as it goes: wait (bounded) for its output to arrive.
+            #expect(waitUntil(timeout: .seconds(5)) {
+                peer.text.contains("TLS client extension \"application layer protocol negotiation\"")
+            }, "\(peer.text)")
             #expect(!peer.text.contains("TLS client extension \"server name\""))
             #expect(!peer.text.contains("(id=41)"), "a pre_shared_key (resumption) extension was sent")
             #expect(readSome(connection, count: Self.serverMark.count + 1) == .data(Array((Self.serverMark + "\n").utf8)))
