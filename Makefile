@@ -26,9 +26,12 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(MAKE) test-asan
 
+# The reactor and relay suites under AddressSanitizer/LeakSanitizer. The per-pod proxy suites
+# are left out: they start helpers through Foundation's Process, which trips ASan inside
+# Foundation itself (findMaximumOpenFromProcSelfFD reads past its buffer).
 test-asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
-	$(SWIFT) test --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter 'ZestReactorTests|ZestProxyTests'
+	$(SWIFT) test --sanitize=address --scratch-path $(ASAN_SCRATCH) --filter 'ZestReactorTests|ZestProxyTests\.(Relay|DirectionCopy)'
 
 # Two nodes and three pods in network namespaces, enrolled without restart, mTLS and the
 # payments policies; prints a report from Zest's metrics and access log (scripts/demo/).
