@@ -7,10 +7,23 @@ import ZestCore
 public final class Socket {
     /// The descriptor while open; `nil` after `close()`.
     public private(set) var descriptor: FileDescriptor?
+    /// The peer address `accept4` reported, so `peerAddress()` needs no `getpeername`.
+    private var acceptedPeer: SocketAddress?
+    /// `TCP_NODELAY` is known to be on (set here, or inherited from a listener that had it),
+    /// so `setNoDelay()` makes no second `setsockopt`.
+    private var noDelay = false
 
     /// Takes ownership of an already-open descriptor.
     public init(owning descriptor: FileDescriptor) {
         self.descriptor = descriptor
+    }
+
+    /// An accepted connection: `peer` is the address `accept4` filled in, and `noDelay` whether
+    /// the listener had `TCP_NODELAY` (Linux copies it to the accepted socket).
+    init(accepted descriptor: FileDescriptor, peer: SocketAddress?, noDelay: Bool) {
+        self.descriptor = descriptor
+        self.acceptedPeer = peer
+        self.noDelay = noDelay
     }
 
     deinit { close() }
@@ -36,6 +49,14 @@ public final class Socket {
     public func finishConnect() throws(SyscallError) {
         let err = try Posix.getIntOption(fd, SOL_SOCKET, SO_ERROR)
         if err != 0 { throw SyscallError("connect", errno: err) }
+    }
+
+    /// Like `finishConnect()`, given the events epoll reported for the socket: writable without
+    /// error or hangup means the connect succeeded (a failed connect always raises `EPOLLERR`),
+    /// so `SO_ERROR` is read only when it failed or the events do not say.
+    public func finishConnect(reported events: IOEvents) throws(SyscallError) {
+        if events.contains(.writable), events.isDisjoint(with: [.error, .hangup]) { return }
+        try finishConnect()
     }
 
     /// The raw number; only valid while open.
@@ -81,9 +102,12 @@ public final class Socket {
         try Posix.setOption(fd, SOL_SOCKET, zest_const_SO_MARK(), mark)
     }
 
-    /// Disables Nagle (`TCP_NODELAY`) so relayed chunks are not held back.
+    /// Disables Nagle (`TCP_NODELAY`) so relayed chunks are not held back; a no-op when it is
+    /// known to be on already.
     public func setNoDelay() throws(SyscallError) {
+        guard !noDelay else { return }
         try Posix.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, Int32(1))
+        noDelay = true
     }
 
     /// Sets the kernel send (`SO_SNDBUF`) or receive (`SO_RCVBUF`) buffer size.
@@ -102,9 +126,10 @@ public final class Socket {
         try Socket.decode(Posix.address(fd, peer: false), "getsockname")
     }
 
-    /// The other end's address (`getpeername(2)`).
+    /// The other end's address (`getpeername(2)`, or what `accept4` reported for an accepted socket).
     public func peerAddress() throws(SyscallError) -> SocketAddress {
-        try Socket.decode(Posix.address(fd, peer: true), "getpeername")
+        if let acceptedPeer { return acceptedPeer }
+        return try Socket.decode(Posix.address(fd, peer: true), "getpeername")
     }
 
     static func decode(_ storage: sockaddr_storage, _ call: StaticString) throws(SyscallError) -> SocketAddress {

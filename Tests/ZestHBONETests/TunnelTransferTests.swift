@@ -111,3 +111,43 @@ import ZestCore
         }
     }
 }
+
+/// The frames one turn produces leave in one sink write (one `SSL_write` in production).
+@Suite struct CoalescedOutputTests {
+    let target = SocketAddress("10.1.2.3:8080")!
+
+    @Test func eightTunnelsAnsweredInOneTurnCostOneSinkWrite() throws {
+        let delegate = TestServerDelegate()
+        delegate.decide = { _ in .accept(TunnelEndpoint(sending: Array("hello".utf8), finish: false)) }
+        let wire = try MemoryWire(delegate: delegate)
+        #expect(wire.pump())
+        let clients = (0..<8).map { _ in TunnelEndpoint(sending: [], finish: false) }
+        for c in clients { _ = try wire.client.openTunnel(ConnectRequest(target: target), handler: c) }
+
+        let writesBefore = wire.serverSink.writes, countedBefore = wire.server.counters.sinkWrites
+        let requests = wire.clientSink.take()
+        requests.withUnsafeBytes { wire.server.receive($0) }
+        // Eight HEADERS (200) and eight DATA frames, written together.
+        #expect(wire.serverSink.writes - writesBefore == 1)
+        #expect(wire.server.counters.sinkWrites - countedBefore == 1)
+        #expect(wire.server.counters.framesCoalesced == 8)
+
+        wire.serverSink.take().withUnsafeBytes { wire.client.receive($0) }
+        #expect(wire.pump())
+        for c in clients { #expect(c.opened && String(decoding: c.received, as: UTF8.self) == "hello") }
+    }
+
+    @Test func bulkDataStillLeavesInPlaceBehindCoalescedControlFrames() throws {
+        let data = payload(300_000, seed: 9)
+        let delegate = TestServerDelegate()
+        let serverEnd = TunnelEndpoint()
+        delegate.decide = { _ in .accept(serverEnd) }
+        let wire = try MemoryWire(delegate: delegate)
+        let clientEnd = TunnelEndpoint(sending: data, chunk: 64 << 10)
+        _ = try wire.client.openTunnel(ConnectRequest(target: target), handler: clientEnd)
+        #expect(wire.pump())
+        #expect(serverEnd.received == data && serverEnd.receivedEnd)
+        let c = wire.client.counters
+        #expect(c.framesInPlace >= data.count / (64 << 10) && c.framesCopied == 0)
+    }
+}

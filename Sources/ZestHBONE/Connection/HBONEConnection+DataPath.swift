@@ -40,22 +40,24 @@ extension HBONEConnection {
     }
 
     func h2SendData(stream: Int32, header: UnsafeRawBufferPointer, length: Int) -> Bool {
-        guard length > 0 else { return h2Write(header) }
+        guard length > 0 else { return stage(header) }
         guard let t = tunnels[stream], let h = t.handler, let out = h.tunnelOutbound(t), out.count >= length else {
             return false
         }
-        let sent: Bool
-        if out.headroom >= header.count {
-            let frame = out.start - header.count
-            frame.copyMemory(from: header.baseAddress!, byteCount: header.count)
-            sent = h2Write(UnsafeRawBufferPointer(start: frame, count: header.count + length))
-            if sent { counters.framesInPlace += 1 }
-        } else {
+        let sent = stageData(header: header, payload: UnsafeRawBufferPointer(start: out.start, count: length)) {
+            if out.headroom >= header.count {
+                let frame = out.start - header.count
+                frame.copyMemory(from: header.baseAddress!, byteCount: header.count)
+                guard writeToSink(UnsafeRawBufferPointer(start: frame, count: header.count + length)) else { return false }
+                counters.framesInPlace += 1
+                return true
+            }
             frameScratch.removeAll(keepingCapacity: true)
             frameScratch.append(contentsOf: header)
             frameScratch.append(contentsOf: UnsafeRawBufferPointer(start: out.start, count: length))
-            sent = frameScratch.withUnsafeBytes { h2Write($0) }
-            if sent { counters.framesCopied += 1 }
+            guard frameScratch.withUnsafeBytes({ writeToSink($0) }) else { return false }
+            counters.framesCopied += 1
+            return true
         }
         if sent { h.tunnel(t, didSend: length) }
         return sent

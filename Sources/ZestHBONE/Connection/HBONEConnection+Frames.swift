@@ -1,10 +1,6 @@
 /// How the connection reacts to what nghttp2 parsed: headers, stream ends, control frames.
 extension HBONEConnection: H2SessionHandler {
-    func h2Write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if sink.write(bytes) { return true }
-        outputBlocked = true
-        return false
-    }
+    func h2Write(_ bytes: UnsafeRawBufferPointer) -> Bool { stage(bytes) }
 
     func h2BeginHeaders(stream: Int32) {
         if role == .server, tunnels[stream] == nil { requestHeads[stream] = RequestHead() }

@@ -51,6 +51,8 @@ public final class HBONEConnection {
     private(set) var closed = false
     /// Payload copied together with its frame header when the source had no headroom.
     var frameScratch: [UInt8] = []
+    /// Frames of the current turn not yet handed to the sink (see `HBONEConnection+Outbox`).
+    var outbox: [UInt8] = []
     /// Inside nghttp2 (receiving or sending): a flush asked for now runs when it returns, because
     /// nghttp2's send and receive calls must not be re-entered from its callbacks.
     private var inSession = false
@@ -173,6 +175,7 @@ public final class HBONEConnection {
             result = session.flush()
         } while flushAgain && !outputBlocked && (try? result.get()) != nil
         inSession = false
+        pushOutbox()
         if case .failure(let e) = result {
             fail(e)
             return

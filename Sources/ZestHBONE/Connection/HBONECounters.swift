@@ -18,6 +18,11 @@ public struct HBONECounters: Sendable, Equatable {
     public var framesInPlace = 0
     /// Received payload bytes the consumer could not take at once and that were held back.
     public var bytesHeldBack = 0
+    /// Writes handed to the byte sink (one `SSL_write` each in production): a turn's frames
+    /// are coalesced, so this grows by one per turn rather than per frame.
+    public var sinkWrites = 0
+    /// Small DATA frames copied into a coalesced write instead of being written on their own.
+    public var framesCoalesced = 0
 
     public init() {}
 
@@ -31,5 +36,7 @@ public struct HBONECounters: Sendable, Equatable {
         framesCopied += o.framesCopied
         framesInPlace += o.framesInPlace
         bytesHeldBack += o.bytesHeldBack
+        sinkWrites += o.sinkWrites
+        framesCoalesced += o.framesCoalesced
     }
 }

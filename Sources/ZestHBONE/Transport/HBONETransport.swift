@@ -61,7 +61,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         case .connecting:
             guard !events.isDisjoint(with: [.writable, .error, .hangup]) else { return }
             do {
-                try socket.finishConnect()
+                try socket.finishConnect(reported: events)
             } catch {
                 closeTransport(.protocolViolation("TCP connect failed: \(error); is the peer listening and port 15008 reachable?"))
                 return

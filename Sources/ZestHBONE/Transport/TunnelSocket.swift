@@ -9,6 +9,11 @@ import ZestReactor
 /// reach `SSL_write` without a copy. The slot is released as soon as they are sent; a tunnel
 /// holds no buffer while idle. Inbound, DATA is written to the socket from the decrypted
 /// buffer; what the socket does not take stays unconsumed in the window until it is writable.
+///
+/// A read that returns less than it asked for leaves the socket drained: with edge-triggered
+/// epoll, bytes arriving after it raise a new readable event, so the socket is not read again
+/// (to see EAGAIN) until one comes. That saves a `read(2)` per message. Once a hangup was
+/// reported no new event will come, so then the socket is read until end of stream.
 final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
     enum State { case connecting, waiting, open, closed }
 
@@ -20,6 +25,11 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
     private var slot: BufferPool.Slot?
     private var slotStart = 0, slotEnd = 0
     private var readEnded = false
+    /// The last read came back short, and no readable event came since: reading now would
+    /// only return EAGAIN.
+    private var drained = false
+    /// epoll reported the peer's FIN (or an error): end of stream is queued behind the bytes.
+    private var hangupSeen = false
     private var connectTimer: TimerID?
     /// Server: the upstream connect finished (true) or failed (false).
     var onConnected: ((TunnelSocket, Bool, String) -> Void)?
@@ -43,6 +53,9 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
     }
 
     func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
+        let readable = !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
+        if readable { drained = false }
+        if !events.isDisjoint(with: [.readHangup, .hangup, .error]) { hangupSeen = true }
         switch state {
         case .closed, .waiting:
             return
@@ -51,7 +64,9 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
             if let connectTimer { loop.cancel(connectTimer) }
             connectTimer = nil
             do {
-                try socket.finishConnect()
+                try socket.finishConnect(reported: events)
+                // Nothing readable was reported with the connect: the upstream has sent nothing yet.
+                drained = !readable
                 state = .waiting
                 onConnected?(self, true, "")
             } catch {
@@ -61,7 +76,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         case .open:
             guard let tunnel else { return }
             if events.contains(.writable), tunnel.heldByteCount > 0 { tunnel.deliverHeldBytes() }
-            if !readEnded, slot == nil, !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
+            if !readEnded, slot == nil, readable {
                 tunnel.resumeSending()
             }
         }
@@ -103,7 +118,10 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         return written
     }
 
+    /// Sends FIN to the application. Skipped when our own END_STREAM is already out: the
+    /// stream then closes in the same step and `close` sends the FIN.
     func tunnelDidReceiveEnd(_ tunnel: HBONETunnel) {
+        if tunnel.sendEnded, readEnded { return }
         try? socket.shutdownWrite()
     }
 
@@ -111,7 +129,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         guard state == .open else { return nil }
         let pool = loop.bufferPool
         if slot == nil {
-            guard !readEnded, let s = pool.take() else { return nil }
+            guard !readEnded, !drained, let s = pool.take() else { return nil }
             let r: IOResult<Int>
             do {
                 r = try socket.read(into: pool.payload(s), count: pool.payloadCapacity)
@@ -131,9 +149,11 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
                 slot = s
                 slotStart = 0
                 slotEnd = n
+                drained = n < pool.payloadCapacity && !hangupSeen
                 onBytes?(n, 0)
             case .wouldBlock:
                 pool.release(s)
+                drained = true
                 return nil
             }
         }

@@ -76,6 +76,11 @@ def main():
             elif isinstance(ev, h2.events.StreamEnded):
                 done = True
             elif isinstance(ev, h2.events.StreamReset):
+                # RST_STREAM NO_ERROR after a complete response only stops the request body
+                # (RFC 9113 §8.1); it may arrive in the same read as the response.
+                if ev.error_code == 0 and status is not None and status != "200":
+                    done = True
+                    continue
                 print(f"reset={ev.error_code}", flush=True)
                 return
     if status == "200":
