@@ -56,6 +56,7 @@ struct TunnelCommand: ParsableCommand {
     @Option(help: "SPIFFE identity the peer must present; repeat to accept several.")
     var expectIdentity: [String]
     @OptionGroup var tlsFiles: TLSFileOptions
+    @OptionGroup var loopOptions: LoopOptions
     @Option(help: "Worker threads (default: the CPU limit of this cgroup, else online CPUs).")
     var workers: Int?
 
@@ -80,6 +81,7 @@ struct TunnelCommand: ParsableCommand {
                                                      target: SocketAddress(authority)!, tls: tls,
                                                      expectedIdentities: Set(expectIdentity.compactMap { SpiffeID($0) }))
         config.workers = workers
+        config.busyPoll = loopOptions.busyPoll
         let client: HBONETunnelClient
         do {
             client = try HBONETunnelClient(config)
@@ -109,6 +111,7 @@ struct TunnelServerCommand: ParsableCommand {
     @Option(help: "Address to accept HBONE on, IPv4:port or [IPv6]:port.")
     var listen: String
     @OptionGroup var tlsFiles: TLSFileOptions
+    @OptionGroup var loopOptions: LoopOptions
     @Option(help: "Only accept authorities with this IP (ztunnel answers 400 for others).")
     var localAddress: String?
     @Option(help: "Worker threads (default: the CPU limit of this cgroup, else online CPUs).")
@@ -130,6 +133,7 @@ struct TunnelServerCommand: ParsableCommand {
         let tls = try loadTLSContext(role: .server, cert: tlsFiles.cert, key: tlsFiles.key, ca: tlsFiles.ca, aes128Only: tlsFiles.aes128Only)
         var config = HBONEServer.Configuration(listen: SocketAddress(listen)!, tls: tls)
         config.workers = workers
+        config.busyPoll = loopOptions.busyPoll
         config.settings.localAddress = localAddress.flatMap { IPAddress($0) }
         let server: HBONEServer
         do {

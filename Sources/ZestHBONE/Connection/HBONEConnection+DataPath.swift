@@ -20,7 +20,7 @@ extension HBONEConnection {
     }
 
     func h2Outbound(stream: Int32, max: Int) -> H2Outbound {
-        guard let t = tunnels[stream], t.state == .open, !t.sendEnded else { return .deferred }
+        guard let t = tunnels[stream], t.maySend, !t.sendEnded else { return .deferred }
         if let out = t.handler?.tunnelOutbound(t), out.count > 0 { return .bytes(Self.framePayload(available: out.count, max: max)) }
         guard t.sendFinishing else { return .deferred }
         t.sendEnded = true
@@ -64,7 +64,8 @@ extension HBONEConnection {
     }
 
     /// Client: opens a tunnel for one user connection. The CONNECT carries this connection's
-    /// traceparent; DATA waits for the 200.
+    /// traceparent; DATA follows at once (`sendBeforeResponse`, asked from `handler` in the same
+    /// write as the HEADERS) or waits for the 200.
     public func openTunnel(_ request: ConnectRequest, handler: HBONETunnelHandler) throws(HBONEError) -> HBONETunnel {
         precondition(role == .client, "openTunnel is a client operation")
         guard !closed, !isGoingAway, session.requestAllowed else { throw .goingAway }
@@ -121,7 +122,7 @@ extension HBONEConnection {
     }
 
     func resume(_ t: HBONETunnel) {
-        guard !closed, t.state == .open else { return }
+        guard !closed, t.maySend else { return }
         session.resumeData(stream: t.streamID)
         flush()
     }

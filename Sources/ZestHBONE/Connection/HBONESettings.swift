@@ -21,6 +21,11 @@ public struct HBONESettings: Sendable {
     public var floodLimits = FloodLimits()
     /// Server: the only IP an authority may name (ztunnel answers 400 otherwise); nil accepts any.
     public var localAddress: IPAddress?
+    /// Client: send DATA right behind the CONNECT instead of waiting for the 200, which saves
+    /// a round trip to the peer per connection. The server holds such bytes (within the stream
+    /// window) and forwards them only once it answered 200; a refusal discards them. ztunnel
+    /// itself waits for the 200; any HTTP/2 server buffers early DATA (RFC 9113 flow control).
+    public var sendBeforeResponse = true
 
     public static var client: HBONESettings { HBONESettings(maxHeaderListSize: 16 << 10, maxConcurrentStreams: 100) }
     public static var server: HBONESettings { HBONESettings(maxHeaderListSize: 64 << 10, maxConcurrentStreams: 200) }

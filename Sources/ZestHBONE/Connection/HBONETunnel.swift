@@ -51,9 +51,15 @@ public final class HBONETunnel {
         connection.reject(self, rejection)
     }
 
+    /// Whether DATA may be sent now: once open, or (client, `sendBeforeResponse`) as soon as
+    /// the CONNECT is out.
+    var maySend: Bool {
+        state == .open || (state == .requested && connection.settings.sendBeforeResponse)
+    }
+
     /// New outbound bytes are ready: nghttp2 asks `tunnelOutbound` again.
     public func resumeSending() {
-        guard state == .open, !sendEnded else { return }
+        guard maySend, !sendEnded else { return }
         connection.resume(self)
     }
 
@@ -61,7 +67,7 @@ public final class HBONETunnel {
     public func finishSending() {
         guard !sendFinishing else { return }
         sendFinishing = true
-        if state == .open { connection.resume(self) }
+        if maySend { connection.resume(self) }
     }
 
     /// The application can take bytes again: offers the held bytes and reopens the window for

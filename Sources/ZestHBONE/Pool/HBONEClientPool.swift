@@ -66,6 +66,7 @@ final class HBONEClientPool: TimerHandler {
 
     private func start(_ p: Pending, on t: HBONETransport) {
         guard let c = t.connection else { p.socket.close(reset: true); return }
+        if c.settings.sendBeforeResponse { p.socket.startSending() }
         do {
             p.socket.tunnel = try c.openTunnel(p.request, handler: p.socket)
         } catch {

@@ -20,6 +20,8 @@ public final class HBONETunnelClient: Sendable {
         public var workers: Int?
         public var bufferPool: BufferPoolConfiguration = .default
         public var mark: UInt32?
+        /// Opt-in busy polling of each worker's loop (`EventLoop.busyPoll`); zero never spins.
+        public var busyPoll: Duration = .zero
 
         public init(listen: SocketAddress, peer: SocketAddress, target: SocketAddress, tls: TLSContext,
                     expectedIdentities: Set<SpiffeID>) {
@@ -41,6 +43,7 @@ public final class HBONETunnelClient: Sendable {
         listenAddress = bound
         let registry = self.registry
         group = try WorkerGroup(workers: count, bufferPool: configuration.bufferPool) { loop in
+            loop.busyPoll = configuration.busyPoll
             let worker = try OutboundWorker(loop: loop, listener: ListeningSocket(adopting: fds[loop.index]),
                                             configuration: configuration)
             registry.register(worker, index: loop.index)

@@ -16,6 +16,8 @@ public final class HBONEServer: Sendable {
         public var bufferPool: BufferPoolConfiguration = .default
         /// `SO_MARK` on upstream sockets (capture rules skip marked traffic).
         public var mark: UInt32?
+        /// Opt-in busy polling of each worker's loop (`EventLoop.busyPoll`); zero never spins.
+        public var busyPoll: Duration = .zero
 
         public init(listen: SocketAddress, tls: TLSContext) {
             self.listen = listen
@@ -34,6 +36,7 @@ public final class HBONEServer: Sendable {
         listenAddress = bound
         let registry = self.registry
         group = try WorkerGroup(workers: count, bufferPool: configuration.bufferPool) { loop in
+            loop.busyPoll = configuration.busyPoll
             let listener = ListeningSocket(adopting: fds[loop.index])
             let worker = try InboundWorker(loop: loop, listener: listener, tls: configuration.tls, settings: configuration.settings,
                                            authorize: configuration.authorize, mark: configuration.mark)

@@ -82,6 +82,13 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         }
     }
 
+    /// Client: the CONNECT is being sent; read the application's bytes from now on, so they can
+    /// leave behind it before the 200 (`HBONESettings.sendBeforeResponse`).
+    func startSending() {
+        guard state == .waiting else { return }
+        state = .open
+    }
+
     func timerFired(_ timer: TimerID) {
         guard timer == connectTimer, state == .connecting else { return }
         connectTimer = nil
