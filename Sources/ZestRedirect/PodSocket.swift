@@ -48,7 +48,11 @@ extension NetnsThread {
         try run(in: namespace) {
             let fd = try makeMarkedSocket(family: destination.ip, options: options, for: destination)
             do {
-                if let source { try bindSocket(fd, source) }
+                if let source {
+                    // Port 0: let connect pick the port per 4-tuple rather than reserving one at bind.
+                    if source.port == 0 { try setIntOption(fd, Int32(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT", source) }
+                    try bindSocket(fd, source)
+                }
                 if connectNow {
                     let rc = withSockaddr(destination) { connect(fd, $0, $1) }
                     if rc != 0 && !(options.nonBlocking && errno == EINPROGRESS) {
