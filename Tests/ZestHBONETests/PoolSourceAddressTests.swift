@@ -14,8 +14,13 @@ import ZestTLS
 /// comes from, seen by `accept(2)`, not the handshake.
 @Suite struct PoolSourceAddressTests {
     @Test func eachKeyDialsFromItsSourceIPAndKeysDifferingOnlyInSourceIPDoNotShare() throws {
-        let listener = try BlockingListener()
-        defer { listener.close() }
+        let listener = LoopbackListener()
+        var accepted: [OwnedSocket] = []   // kept open: their handshakes just wait, no dial fails early
+        func acceptPeer(within ms: Int32) -> IPAddress? {
+            guard let (socket, peer) = listener.acceptWithPeer(ms: ms) else { return nil }
+            accepted.append(socket)
+            return peer.ip
+        }
         let (root, key) = try CertificateAuthority.generateRoot(trustDomain: "cluster.local")
         let ca = try CertificateAuthority(signingCertificate: root, signingKey: key, intermediates: [],
                                           roots: [root], trustDomain: "cluster.local", source: "test root")
@@ -51,14 +56,14 @@ import ZestTLS
         }
 
         open(from: "127.0.0.7")
-        #expect(try listener.acceptPeer(within: .seconds(5))?.ip == IPAddress("127.0.0.7"))
+        #expect(acceptPeer(within: 5_000) == IPAddress("127.0.0.7"))
         open(from: "127.0.0.8")
-        #expect(try listener.acceptPeer(within: .seconds(5))?.ip == IPAddress("127.0.0.8"),
+        #expect(acceptPeer(within: 5_000) == IPAddress("127.0.0.8"),
                 "a second source IP to the same destination and identities dials its own connection")
         open(from: "127.0.0.7")
         #expect(waitUntil(timeout: .seconds(5)) { dials.withLock { $0 } == 2 && box.opened == 3 },
                 "the third caller shares the first key's dial in flight")
-        #expect(try listener.acceptPeer(within: .milliseconds(300)) == nil, "no third dial")
+        #expect(acceptPeer(within: 300) == nil, "no third dial")
         group.execute(onWorker: 0) { _ in
             box.pool?.close()
             box.pool = nil
@@ -74,48 +79,4 @@ private final class PoolBox: @unchecked Sendable {
     var endpoints: [ZestHBONE.TunnelEndpoint] = []
     var appEnds: [Int32] = []
     var opened: Int { endpoints.count }
-}
-
-/// A TCP listener on 127.0.0.1 that the test accepts from with a deadline. Accepted
-/// connections stay open (their handshake just waits) until `close()`, so no dial fails early.
-private final class BlockingListener {
-    let fd: Int32
-    let address: SocketAddress
-    private var accepted: [Int32] = []
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sa) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { s in
-                bind(fd, s, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, s, &len) == 0
-            }
-        }
-        guard ok else { throw SyscallError("bind/listen", errno: errno) }
-        self.fd = fd
-        address = SocketAddress(ip: IPAddress("127.0.0.1")!, port: UInt16(bigEndian: sa.sin_port))
-    }
-
-    /// The next connection's peer address, or nil if none arrives within `timeout`.
-    func acceptPeer(within timeout: Duration) throws -> SocketAddress? {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ms = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard poll(&p, 1, ms) == 1 else { return nil }
-        var sa = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let c = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &len) } }
-        guard c >= 0 else { throw SyscallError("accept", errno: errno) }
-        accepted.append(c)
-        let a = UInt32(bigEndian: sa.sin_addr.s_addr)
-        let ip = IPAddress("\(a >> 24).\((a >> 16) & 255).\((a >> 8) & 255).\(a & 255)")!
-        return SocketAddress(ip: ip, port: UInt16(bigEndian: sa.sin_port))
-    }
-
-    func close() {
-        for c in accepted { Glibc.close(c) }
-        Glibc.close(fd)
-    }
 }
