@@ -30,18 +30,17 @@ public final class LoopbackListener {
         acceptWithPeer(ms: ms)?.socket
     }
 
-    /// Accepts one connection within `ms` and says which IPv4 address it came from.
+    /// Accepts one connection within `ms` and says which address it came from.
     public func acceptWithPeer(ms: Int32 = 10_000) -> (socket: OwnedSocket, peer: SocketAddress)? {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, ms) == 1 else { return nil }
-        var sa = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let c = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &len) } }
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let c = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &len) } }
         guard c >= 0 else { return nil }
         _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
-        let a = UInt32(bigEndian: sa.sin_addr.s_addr)
-        let ip = IPAddress("\(a >> 24).\((a >> 16) & 255).\((a >> 8) & 255).\(a & 255)")!
-        return (OwnedSocket(c), SocketAddress(ip: ip, port: UInt16(bigEndian: sa.sin_port)))
+        guard let peer = SocketAddress(storage: storage) else { close(c); return nil }
+        return (OwnedSocket(c), peer)
     }
 
     deinit { close(fd) }
