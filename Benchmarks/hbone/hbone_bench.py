@@ -172,9 +172,8 @@ def mib(kib_pair):
 
 def report(o, res, cold, warm, growth, load_before, load_after):
     med = {v: {k: statistics.median(x) for k, x in r.items()} for v, r in res.items()}
-    added = {v: {q: statistics.median(a - b for a, b in zip(res[v][q], res["plain"][q])) for q in ("p50", "p99")}
-             for v in PROXIES}
     z, e, p = med["zest"], med["envoy"], med["plain"]
+    added = {v: {q: med[v][q] - p[q] for q in ("p50", "p99")} for v in PROXIES}
     print(f"HBONE benchmark: {o.rounds} interleaved rounds, {o.gib} GiB per throughput run, {o.pingpong_rounds} "
           f"ping-pong rounds, {o.connects} connections per connect run, {o.idle} idle tunnels, pinning: {o.pin}; medians")
     print(f"load before: {load_before}\nload after:  {load_after}\n")
