@@ -18,6 +18,7 @@ import argparse
 import os
 import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -251,6 +252,7 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("hbone_bench: terminated"))  # still runs the cleanup
     try:
         main()
     except BenchError as err:
