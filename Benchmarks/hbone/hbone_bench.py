@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from hbone_setup import (A, ADDR_B, B, ID_B, LOAD, ROOT, TARGET, BenchError, build_load_tool, certs,  # noqa: F401
+from hbone_setup import (A, ADDR_A, ADDR_B, B, ID_A, ID_B, LOAD, ROOT, TARGET, BenchError, build_load_tool, certs,  # noqa: F401
                          delete_namespaces, envoy_configs, find_binaries, make_namespaces, netns, sh, wait_port)
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_peers.py")
