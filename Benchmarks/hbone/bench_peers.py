@@ -1,6 +1,7 @@
 """Former Python clients and backend of the HBONE benchmark, now a launcher of the native tool
 HBONELoad (Benchmarks/Sources/HBONELoad), which speaks the same protocol ("E" echo, "S" sink
-answering an 8-byte big-endian count) and prints the same first fields, so scripts that run
+answering an 8-byte big-endian count; HBONELoad's own throughput client also sends a pattern the
+backend checks) and prints the same first fields, so scripts that run
 `python3 bench_peers.py MODE HOST PORT ...` measure the proxies, not a Python generator.
 Usage:
   bench_peers.py backend HOST PORT

@@ -2,12 +2,13 @@ import CLoadShims
 import Glibc
 
 /// One accepted connection of the backend. The first byte picks the mode: "E" echoes every
-/// byte back; "S" discards and counts, then answers the count (8 bytes, big-endian) after
-/// the client's EOF (the protocol of the former Python backend).
+/// byte back; "S" checks each byte against SinkPattern, discards and counts, then answers the
+/// count (8 bytes, big-endian; SinkPattern.mismatch if any byte differed) after the client's EOF.
 final class BackendConnection {
     enum Mode { case undecided, echo, sink }
     var mode = Mode.undecided
     var counted: UInt64 = 0
+    var intact = true
     /// Bytes the socket did not take yet; while non-empty the connection waits for EPOLLOUT
     /// and reads nothing (back-pressure towards the client).
     var pending: [UInt8] = []
@@ -20,6 +21,7 @@ final class Backend {
     let listener: Int32
     var connections: [BackendConnection?] = []
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+    let pattern = SinkPattern(chunk: 1 << 20)
 
     /// socket, bind, listen(4096) and epoll_create1; fails with the address if the port is taken.
     init(listenOn endpoint: Endpoint) {
@@ -112,6 +114,9 @@ final class Backend {
             start = 1
         }
         if connection.mode == .sink {
+            if connection.intact && !pattern.matches(buffer.baseAddress! + start, count - start, at: connection.counted) {
+                connection.intact = false
+            }
             connection.counted += UInt64(count - start)
             return true
         }
@@ -125,7 +130,7 @@ final class Backend {
             return
         }
         connection.closeWhenFlushed = true
-        var count = connection.counted.bigEndian
+        var count = (connection.intact ? connection.counted : SinkPattern.mismatch).bigEndian
         if withUnsafeBytes(of: &count, { send(fd, connection, $0) }) { drop(fd) }
     }
 

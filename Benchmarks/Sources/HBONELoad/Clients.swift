@@ -1,28 +1,32 @@
 import Glibc
 
-/// Sends `total` bytes in sink mode from a 1 MiB buffer, half-closes, and checks the backend
-/// counted exactly `total`. Prints the seconds from connect to the count's arrival, then this
-/// process's CPU seconds (user + system), so the generator's own cost is visible.
+/// Sends `total` bytes of SinkPattern in sink mode (writes of up to 1 MiB), half-closes, and
+/// checks the backend received exactly those bytes. Prints the seconds from connect to the
+/// answer's arrival, then this process's CPU seconds (user + system), so the generator's own
+/// cost is visible.
 func runThroughput(_ endpoint: Endpoint, total: Int) {
-    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-    block.initializeMemory(as: UInt8.self, repeating: 0x5a)
+    let pattern = SinkPattern(chunk: 1 << 20)
     let start = monotonicNanos()
     let client = Client(to: endpoint)
     var mode = UInt8(ascii: "S")
     client.sendAll(&mode, 1)
-    var left = total
-    while left > 0 {
-        let n = min(left, block.count)
-        client.sendAll(block.baseAddress!, n)
-        left -= n
+    var sent = 0
+    while sent < total {
+        let n = min(total - sent, pattern.chunk)
+        client.sendAll(pattern.at(UInt64(sent)), n)
+        sent += n
     }
     client.shutdownWrite()
-    var counted: UInt64 = 0
-    client.receiveExactly(&counted, 8)
+    var answer: UInt64 = 0
+    client.receiveExactly(&answer, 8)
     let elapsed = Double(monotonicNanos() - start) / 1e9
     client.close()
-    if UInt64(bigEndian: counted) != UInt64(total) {
-        fail("the backend counted \(UInt64(bigEndian: counted)) bytes through \(endpoint.text), \(total) were sent")
+    let counted = UInt64(bigEndian: answer)
+    if counted == SinkPattern.mismatch {
+        fail("the backend received different bytes than were sent through \(endpoint.text) (corrupted, lost or reordered)")
+    }
+    if counted != UInt64(total) {
+        fail("the backend counted \(counted) bytes through \(endpoint.text), \(total) were sent")
     }
     say("\(fixed(elapsed, 6)) \(fixed(ownCPUSeconds(), 3))")
 }

@@ -1,7 +1,7 @@
 // Native load generator and backend for Benchmarks/hbone/hbone_bench.py (plain Glibc sockets,
 // blocking clients, an epoll backend), so the figures measure the proxies, not the generator.
 //   HBONELoad backend HOST PORT                      echo ("E") / sink-and-count ("S") server
-//   HBONELoad throughput HOST PORT BYTES             -> seconds cpu_seconds (count checked)
+//   HBONELoad throughput HOST PORT BYTES             -> seconds cpu_seconds (content and count checked)
 //   HBONELoad pingpong HOST PORT ROUNDS SIZE         -> p50_us p99_us (every echo compared)
 //   HBONELoad connect HOST PORT COUNT [--concurrency N]  -> conn_per_s p50_us p99_us
 //   HBONELoad hold HOST PORT COUNT                   -> "held"; keeps COUNT echo connections
