@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "PolicyBenchFixtures", dependencies: [.product(name: "ZestPolicy", package: "Zest")],
                 path: "Sources/PolicyBenchFixtures"),
         .target(name: "CHeapStats", path: "Sources/CHeapStats"),
+        // Native client and backend of Benchmarks/hbone/hbone_bench.py (docs/bench/hbone.md).
+        .target(name: "CLoadShims", path: "Sources/CLoadShims"),
+        .executableTarget(name: "HBONELoad", dependencies: ["CLoadShims"], path: "Sources/HBONELoad"),
         .executableTarget(name: "PolicyBench",
                           dependencies: ["PolicyBenchFixtures", "CHeapStats", .product(name: "ZestPolicy", package: "Zest")],
                           path: "Sources/PolicyBench"),

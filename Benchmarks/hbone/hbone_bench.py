@@ -1,142 +1,46 @@
 """HBONE benchmark: a Zest pair vs an Envoy HBONE pair vs plain TCP, interleaved in one run.
 
-Topology: namespace A (clients, client-side proxies) and namespace B (server-side proxies, a
-Python backend) joined by a veth pair, so each proxy pair is the only path it measures.
+Topology (hbone_setup.py): namespace A (clients, client-side proxies) and namespace B
+(server-side proxies, the backend) joined by a veth pair.
   plain : A -> 10.203.0.2:8080 directly
   zest  : A -> zest tunnel 127.0.0.1:9001 -> HBONE -> zest tunnel-server 10.203.0.2:15008 -> backend
   envoy : A -> Envoy tcp_proxy 127.0.0.1:9002 -> HBONE -> Envoy CONNECT terminator :15009 -> backend
 One worker per proxy (--workers 1 / --concurrency 1), TLS 1.3 with TLS_AES_128_GCM_SHA256 on both
-(Zest is forced with --aes128-only; BoringSSL prefers it on AES-NI hardware).
+(Zest is forced with --aes128-only; BoringSSL prefers it on AES-NI hardware). Clients and backend
+are the native HBONELoad tool (Benchmarks/Sources/HBONELoad), which checks every byte count and
+echo, so a broken proxy fails the run instead of producing a figure.
 
 Usage (root, from the package root, after `swift build -c release --product zest`):
-  python3 Benchmarks/hbone/hbone_bench.py [--rounds 3] [--gib 1] [--idle 1000]
-Prints a Markdown table of medians and the ratios the issue asks for."""
+  python3 Benchmarks/hbone/hbone_bench.py [--rounds 5] [--gib 1] [--idle 1000] [--pin none|split|sides]
+Builds HBONELoad (`swift build -c release --package-path Benchmarks --product HBONELoad`) unless
+--no-build, then prints a Markdown table of medians and the Zest / Envoy ratios the issue asks for."""
 import argparse
-import glob
 import os
+import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from hbone_setup import (A, ADDR_A, ADDR_B, B, ID_A, ID_B, LOAD, ROOT, TARGET, BenchError, build_load_tool, certs,  # noqa: F401
+                         delete_namespaces, envoy_configs, find_binaries, make_namespaces, netns, sh, wait_port)
+
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_peers.py")
-A, B = f"zbha{os.getpid() % 10000}", f"zbhb{os.getpid() % 10000}"
-ADDR_A, ADDR_B = "10.203.0.1", "10.203.0.2"
-ID_A, ID_B = "spiffe://cluster.local/ns/bench/sa/client", "spiffe://cluster.local/ns/bench/sa/server"
-TARGET = f"{ADDR_B}:8080"
 PORTS = {"plain": (ADDR_B, 8080), "zest": ("127.0.0.1", 9001), "envoy": ("127.0.0.1", 9002)}
-
-
-def sh(*argv, check=True):
-    return subprocess.run(argv, check=check, capture_output=True, text=True).stdout
-
-
-def netns(ns, *argv):
-    return ["ip", "netns", "exec", ns, *argv]
-
-
-def certs(d):
-    sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{d}/ca.key")
-    sh("openssl", "req", "-x509", "-new", "-key", f"{d}/ca.key", "-subj", "/O=bench", "-days", "2", "-out", f"{d}/ca.pem",
-       "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    for name, ident in (("a", ID_A), ("b", ID_B)):
-        sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{d}/{name}.key")
-        sh("openssl", "req", "-new", "-key", f"{d}/{name}.key", "-subj", "/O=bench", "-out", f"{d}/{name}.csr")
-        with open(f"{d}/{name}.ext", "w") as f:
-            f.write(f"subjectAltName=URI:{ident}\nkeyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\n")
-        sh("openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
-           "-CAcreateserial", "-days", "2", "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.pem")
-
-
-def tls_block(d, name, san_match, indent):
-    lines = f"""tls_params: {{ tls_minimum_protocol_version: TLSv1_3, tls_maximum_protocol_version: TLSv1_3 }}
-alpn_protocols: ["h2"]
-tls_certificates: [{{ certificate_chain: {{ filename: "{d}/{name}.pem" }}, private_key: {{ filename: "{d}/{name}.key" }} }}]
-validation_context:
-  trusted_ca: {{ filename: "{d}/ca.pem" }}
-  match_typed_subject_alt_names: [{{ san_type: URI, matcher: {{ {san_match} }} }}]"""
-    return "\n".join(" " * indent + l for l in lines.split("\n"))
-
-
-def envoy_configs(d):
-    term = f"""static_resources:
-  listeners:
-  - name: terminate
-    address: {{ socket_address: {{ address: "{ADDR_B}", port_value: 15009 }} }}
-    filter_chains:
-    - transport_socket:
-        name: envoy.transport_sockets.tls
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-          require_client_certificate: true
-          common_tls_context:
-{tls_block(d, "b", 'prefix: "spiffe://cluster.local/"', 12)}
-      filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: terminate
-          codec_type: HTTP2
-          http2_protocol_options: {{ allow_connect: true, initial_stream_window_size: 4194304, initial_connection_window_size: 16777216 }}
-          upgrade_configs: [{{ upgrade_type: CONNECT }}]
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {{ connect_matcher: {{}} }}
-                route: {{ cluster: original_dst, timeout: 0s, upgrade_configs: [{{ upgrade_type: CONNECT, connect_config: {{}} }}] }}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-  - name: original_dst
-    type: ORIGINAL_DST
-    lb_policy: CLUSTER_PROVIDED
-    connect_timeout: 5s
-    original_dst_lb_config: {{ use_http_header: true, http_header_name: ":authority" }}
-"""
-    orig = f"""static_resources:
-  listeners:
-  - name: originate
-    address: {{ socket_address: {{ address: "127.0.0.1", port_value: 9002 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.tcp_proxy
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-          stat_prefix: originate
-          cluster: peer
-          tunneling_config: {{ hostname: "{TARGET}" }}
-  clusters:
-  - name: peer
-    type: STATIC
-    connect_timeout: 5s
-    load_assignment:
-      cluster_name: peer
-      endpoints: [{{ lb_endpoints: [{{ endpoint: {{ address: {{ socket_address: {{ address: "{ADDR_B}", port_value: 15009 }} }} }} }}] }}]
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config:
-          http2_protocol_options: {{ initial_stream_window_size: 4194304, initial_connection_window_size: 16777216 }}
-    transport_socket:
-      name: envoy.transport_sockets.tls
-      typed_config:
-        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-        common_tls_context:
-{tls_block(d, "a", f'exact: "{ID_B}"', 10)}
-"""
-    for name, text in (("term", term), ("orig", orig)):
-        with open(f"{d}/{name}.yaml", "w") as f:
-            f.write(text)
+PROXIES = {"zest": ("zest-client", "zest-server"), "envoy": ("envoy-orig", "envoy-term")}
+# CPU sets per (namespace, role) for each --pin choice; None leaves the scheduler free.
+PINNING = {
+    "none": lambda ns, role: None,
+    "split": lambda ns, role: "1" if role == "load" else "0",   # load tool vs proxies
+    "sides": lambda ns, role: "0" if ns == A else "1",          # client node vs server node
+}
 
 
 def cpu_seconds(pid):
+    """utime + stime of all threads of `pid` (/proc/<pid>/stat)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -151,121 +55,205 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
-def wait_port(ns, host, port):
-    code = "import socket,sys,time\nfor _ in range(300):\n  try: socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close(); sys.exit(0)\n  except OSError: time.sleep(0.05)\nsys.exit(1)"
-    subprocess.run(netns(ns, "python3", "-c", code, host, str(port)), check=True)
+def command(ns, role, pin, *argv):
+    cpus = PINNING[pin](ns, role)
+    return netns(ns, *(["taskset", "-c", cpus] if cpus else []), *map(str, argv))
 
 
-def peer(mode, variant, *args):
+def peer(mode, variant, *args, pin="none", timeout=600):
+    """Runs one HBONELoad client mode in A against `variant`; returns its output fields."""
     host, port = PORTS[variant]
-    return sh(*netns(A, "python3", PEERS, mode, host, str(port), *map(str, args))).split()
+    done = subprocess.run(command(A, "load", pin, LOAD, mode, host, port, *args),
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise BenchError(f"HBONELoad {mode} via {variant} failed: {done.stderr.strip()}")
+    return done.stdout.split()
+
+
+class Bench:
+    """The processes of one run, started in the namespaces and stopped in `close`."""
+
+    def __init__(self, opts, d):
+        self.opts, self.d, self.procs = opts, d, {}
+
+    def start(self, name, ns, role, *argv):
+        log = open(f"{self.d}/{name}.log", "w")
+        self.procs[name] = subprocess.Popen(command(ns, role, self.opts.pin, *argv), stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL)
+
+    def alive(self):
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                with open(f"{self.d}/{name}.log") as f:
+                    tail = f.read()[-2000:]
+                raise BenchError(f"{name} exited with {proc.returncode} during the run; its log ends:\n{tail}")
+
+    def wait(self, ns, host, port):
+        wait_port(ns, host, port, procs=list(self.procs.items()))
+
+    def pids(self, variant):
+        return [self.procs[n].pid for n in PROXIES.get(variant, ())]
+
+    def close(self):
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+    def launch(self, zest, envoy):
+        d = self.d
+        self.start("backend", B, "load", LOAD, "backend", ADDR_B, 8080)
+        self.start("zest-server", B, "proxy", zest, "tunnel-server", "--listen", f"{ADDR_B}:15008",
+                   "--cert", f"{d}/b.pem", "--key", f"{d}/b.key", "--ca", f"{d}/ca.pem", "--workers", "1",
+                   "--drain-seconds", "0", "--aes128-only")
+        self.start("envoy-term", B, "proxy", envoy, "-c", f"{d}/term.yaml", "--concurrency", "1",
+                   "--disable-hot-restart", "--base-id", str(os.getpid() % 10000 * 2), "-l", "error")
+        for port in (8080, 15008, 15009):
+            self.wait(B, ADDR_B, port)
+        self.start("zest-client", A, "proxy", zest, "tunnel", "--listen", "127.0.0.1:9001", "--peer", f"{ADDR_B}:15008",
+                   "--authority", TARGET, "--cert", f"{d}/a.pem", "--key", f"{d}/a.key", "--ca", f"{d}/ca.pem",
+                   "--expect-identity", ID_B, "--workers", "1", "--aes128-only")
+        self.start("envoy-orig", A, "proxy", envoy, "-c", f"{d}/orig.yaml", "--concurrency", "1",
+                   "--disable-hot-restart", "--base-id", str(os.getpid() % 10000 * 2 + 1), "-l", "error")
+        self.wait(A, "127.0.0.1", 9001)
+        self.wait(A, "127.0.0.1", 9002)
+
+    def memory(self):
+        return {v: {f: [rss_kib(p, f) for p in self.pids(v)] for f in ("VmRSS", "RssAnon")} for v in PROXIES}
+
+    def round(self, variant, res):
+        """One throughput, ping-pong and two connect-rate runs through `variant`."""
+        o = self.opts
+        self.alive()
+        count = int(o.gib * (1 << 30))
+        backend = self.procs["backend"].pid
+        before, load_before = sum(cpu_seconds(p) for p in self.pids(variant)), cpu_seconds(backend)
+        secs, client_cpu = map(float, peer("throughput", variant, count, pin=o.pin)[:2])
+        after, load_after = sum(cpu_seconds(p) for p in self.pids(variant)), cpu_seconds(backend)
+        res["mbps"].append(count / secs / 1e6)
+        res["cpu"].append((after - before) / (count / 1e9))
+        res["load_cpu"].append((client_cpu + load_after - load_before) / (count / 1e9))
+        p50, p99 = map(float, peer("pingpong", variant, o.pingpong_rounds, 1024, pin=o.pin))
+        res["p50"].append(p50)
+        res["p99"].append(p99)
+        res["cps"].append(float(peer("connect", variant, o.connects, pin=o.pin)[0]))
+        res["cps_conc"].append(float(peer("connect", variant, o.connects, "--concurrency", o.concurrency, pin=o.pin)[0]))
+
+    def growth(self, variant):
+        """RSS growth of both proxies per tunnel while `idle` echo tunnels stay open (checked alive after)."""
+        n = self.opts.idle
+        before = sum(rss_kib(p) for p in self.pids(variant))
+        host, port = PORTS[variant]
+        hold = subprocess.Popen(command(A, "load", self.opts.pin, LOAD, "hold", host, port, n),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready, _, _ = select.select([hold.stdout], [], [], 180)
+            if not ready or hold.stdout.readline().strip() != "held":
+                hold.kill()
+                raise BenchError(f"HBONELoad hold via {variant} did not hold {n} tunnels: {hold.communicate()[1].strip()}")
+            time.sleep(1)  # fixed settle time before reading RSS
+            after = sum(rss_kib(p) for p in self.pids(variant))
+            out, err = hold.communicate("", timeout=180)
+            if hold.returncode != 0 or "released" not in out:
+                raise BenchError(f"HBONELoad hold via {variant}: tunnels broke while idle: {err.strip()}")
+        finally:
+            if hold.poll() is None:
+                hold.kill()
+                hold.wait()
+        return (after - before) / n
+
+
+def mib(kib_pair):
+    return ", ".join(f"{k / 1024:.1f}" for k in kib_pair)
+
+
+def report(o, res, cold, warm, growth, load_before, load_after):
+    med = {v: {k: statistics.median(x) for k, x in r.items()} for v, r in res.items()}
+    z, e, p = med["zest"], med["envoy"], med["plain"]
+    added = {v: {q: med[v][q] - p[q] for q in ("p50", "p99")} for v in PROXIES}
+    print(f"HBONE benchmark: {o.rounds} interleaved rounds, {o.gib} GiB per throughput run, {o.pingpong_rounds} "
+          f"ping-pong rounds, {o.connects} connections per connect run, {o.idle} idle tunnels, pinning: {o.pin}; medians")
+    print(f"load before: {load_before}\nload after:  {load_after}\n")
+    print("| | plain TCP | Zest pair | Envoy pair | Zest / Envoy | target |")
+    print("|---|---|---|---|---|---|")
+    print(f"| single-stream throughput (MB/s) | {p['mbps']:.0f} | {z['mbps']:.0f} | {e['mbps']:.0f} | {z['mbps'] / e['mbps']:.2f}× | ≥ 1.25× |")
+    print(f"| proxy CPU-seconds per GB (both proxies) | – | {z['cpu']:.2f} | {e['cpu']:.2f} | {z['cpu'] / e['cpu']:.2f}× | ≤ 0.85× |")
+    print(f"| load tool CPU-seconds per GB (client + backend) | {p['load_cpu']:.2f} | {z['load_cpu']:.2f} | {e['load_cpu']:.2f} | – | – |")
+    for q in ("p50", "p99"):
+        za, ea = added["zest"][q], added["envoy"][q]
+        print(f"| 1 KiB ping-pong {q} (µs; added over plain) | {p[q]:.0f} | {z[q]:.0f} (+{za:.0f}) | {e[q]:.0f} (+{ea:.0f}) | "
+              f"{za / ea:.2f}× | ≤ 0.5× |")
+    print(f"| connect-per-request (conn/s, sequential) | {p['cps']:.0f} | {z['cps']:.0f} | {e['cps']:.0f} | {z['cps'] / e['cps']:.2f}× | ≥ 2× |")
+    print(f"| connect-per-request (conn/s, {o.concurrency} concurrent clients) | {p['cps_conc']:.0f} | {z['cps_conc']:.0f} | "
+          f"{e['cps_conc']:.0f} | {z['cps_conc'] / e['cps_conc']:.2f}× | – |")
+    for label, mem in (("cold: after start", cold), ("warm: after one connection + 2 s idle", warm)):
+        print(f"| idle RSS per process, {label} (MiB: client, server) | – | {mib(mem['zest']['VmRSS'])} | "
+              f"{mib(mem['envoy']['VmRSS'])} | – | ≤ 12 MiB |")
+        print(f"| idle anonymous RSS, {label} (MiB: client, server) | – | {mib(mem['zest']['RssAnon'])} | "
+              f"{mib(mem['envoy']['RssAnon'])} | – | – |")
+    print(f"| RSS growth per idle tunnel, both proxies (KiB) | – | {growth['zest']:.1f} | {growth['envoy']:.1f} | "
+          f"{growth['zest'] / growth['envoy']:.2f}× | ≤ 4 KiB |")
+    print("\nper-round Zest / Envoy:", {k: [round(a / b, 2) for a, b in zip(res["zest"][k], res["envoy"][k])]
+                                       for k in ("mbps", "cpu", "cps", "cps_conc")})
+    print("raw:", {v: {k: [round(x, 2) for x in xs] for k, xs in r.items()} for v, r in res.items()})
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--gib", type=float, default=1.0)
-    ap.add_argument("--idle", type=int, default=1000)
-    opts = ap.parse_args()
-    zest = os.path.join(ROOT, ".build/release/zest")
-    envoy = glob.glob(os.path.join(ROOT, ".venv/lib/python3*/site-packages/envoy/_bin/envoy"))[0]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--gib", type=float, default=1.0, help="GiB per throughput run")
+    ap.add_argument("--idle", type=int, default=1000, help="idle tunnels for the RSS growth figure")
+    ap.add_argument("--pingpong-rounds", type=int, default=20000)
+    ap.add_argument("--connects", type=int, default=2000, help="connections per connect-rate run")
+    ap.add_argument("--concurrency", type=int, default=8, help="clients of the concurrent connect-rate run")
+    ap.add_argument("--pin", choices=sorted(PINNING), default="none",
+                    help="taskset: split = load tool on CPU 1, proxies on CPU 0; sides = namespace A on 0, B on 1")
+    ap.add_argument("--zest", help="zest binary (default .build/release/zest)")
+    ap.add_argument("--envoy", help="envoy binary (default from .venv, installed by scripts/setup.sh)")
+    ap.add_argument("--no-build", action="store_true", help="use the HBONELoad binary as it is")
+    o = ap.parse_args()
+    if o.pin != "none" and os.cpu_count() < 2:
+        raise BenchError("--pin needs two CPUs")
+    zest, envoy = find_binaries(o.zest, o.envoy)
+    if not o.no_build:
+        build_load_tool()
+    elif not os.access(LOAD, os.X_OK):
+        raise BenchError(f"no HBONELoad at {LOAD}: run `swift build -c release --package-path Benchmarks --product HBONELoad`")
     d = tempfile.mkdtemp(prefix="zest-hbone-bench-")
-    procs = {}
+    bench = Bench(o, d)
     try:
-        sh("ip", "netns", "add", A)
-        sh("ip", "netns", "add", B)
-        for ns in (A, B):
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "link", "add", "vbha", "netns", A, "type", "veth", "peer", "name", "vbhb", "netns", B)
-        sh("ip", "-n", A, "addr", "add", f"{ADDR_A}/24", "dev", "vbha")
-        sh("ip", "-n", B, "addr", "add", f"{ADDR_B}/24", "dev", "vbhb")
-        sh("ip", "-n", A, "link", "set", "vbha", "up")
-        sh("ip", "-n", B, "link", "set", "vbhb", "up")
+        make_namespaces()
         certs(d)
         envoy_configs(d)
-
-        def start(name, ns, *argv):
-            log = open(f"{d}/{name}.log", "w")
-            procs[name] = subprocess.Popen(netns(ns, *argv), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-
-        start("backend", B, "python3", PEERS, "backend", ADDR_B, "8080")
-        start("zest-server", B, zest, "tunnel-server", "--listen", f"{ADDR_B}:15008", "--cert", f"{d}/b.pem",
-              "--key", f"{d}/b.key", "--ca", f"{d}/ca.pem", "--workers", "1", "--drain-seconds", "0", "--aes128-only")
-        start("envoy-term", B, envoy, "-c", f"{d}/term.yaml", "--concurrency", "1", "--disable-hot-restart",
-              "--base-id", "71", "-l", "error")
-        for host, port in ((ADDR_B, 8080), (ADDR_B, 15008), (ADDR_B, 15009)):
-            wait_port(B, host, port)
-        start("zest-client", A, zest, "tunnel", "--listen", "127.0.0.1:9001", "--peer", f"{ADDR_B}:15008",
-              "--authority", TARGET, "--cert", f"{d}/a.pem", "--key", f"{d}/a.key", "--ca", f"{d}/ca.pem",
-              "--expect-identity", ID_B, "--workers", "1", "--aes128-only")
-        start("envoy-orig", A, envoy, "-c", f"{d}/orig.yaml", "--concurrency", "1", "--disable-hot-restart",
-              "--base-id", "72", "-l", "error")
-        wait_port(A, "127.0.0.1", 9001)
-        wait_port(A, "127.0.0.1", 9002)
-        pair = {"zest": ("zest-client", "zest-server"), "envoy": ("envoy-orig", "envoy-term")}
-        pids = {v: [procs[n].pid for n in names] for v, names in pair.items()}
-        time.sleep(1)
-        idle_rss = {v: [rss_kib(p) for p in ps] for v, ps in pids.items()}
-        idle_anon = {v: [rss_kib(p, "RssAnon") for p in ps] for v, ps in pids.items()}
-
-        count = int(opts.gib * (1 << 30))
-        res = {v: {"mbps": [], "cpu": [], "p50": [], "p99": [], "cps": []} for v in PORTS}
-        for _ in range(opts.rounds):
-            for v in PORTS:
-                before = sum(cpu_seconds(p) for p in pids.get(v, []))
-                secs = float(peer("throughput", v, count)[0])
-                after = sum(cpu_seconds(p) for p in pids.get(v, []))
-                res[v]["mbps"].append(count / secs / 1e6)
-                res[v]["cpu"].append((after - before) / (count / 1e9))
-                p50, p99 = peer("pingpong", v, 3000, 1024)
-                res[v]["p50"].append(float(p50))
-                res[v]["p99"].append(float(p99))
-                res[v]["cps"].append(float(peer("connect", v, 1000)[0]))
-
-        growth = {}
-        for v in ("zest", "envoy"):
-            before = sum(rss_kib(p) for p in pids[v])
-            host, port = PORTS[v]
-            h = subprocess.Popen(netns(A, "python3", PEERS, "hold", host, str(port), str(opts.idle)),
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            assert h.stdout.readline().strip() == "held"
-            time.sleep(1)
-            after = sum(rss_kib(p) for p in pids[v])
-            h.stdin.close()
-            h.wait()
-            growth[v] = (after - before) / opts.idle
-
-        med = {v: {k: statistics.median(x) for k, x in r.items()} for v, r in res.items()}
-        print(f"HBONE benchmark: {opts.rounds} interleaved rounds, {opts.gib} GiB per throughput run, "
-              f"{opts.idle} idle tunnels; medians\n")
-        print("| | plain TCP | Zest pair | Envoy pair | Zest / Envoy | target |")
-        print("|---|---|---|---|---|---|")
-        z, e, p = med["zest"], med["envoy"], med["plain"]
-        print(f"| single-stream throughput (MB/s) | {p['mbps']:.0f} | {z['mbps']:.0f} | {e['mbps']:.0f} | {z['mbps'] / e['mbps']:.2f}× | ≥ 1.25× |")
-        print(f"| proxy CPU-seconds per GB (both proxies) | – | {z['cpu']:.2f} | {e['cpu']:.2f} | {z['cpu'] / e['cpu']:.2f}× | ≤ 0.85× |")
-        for q in ("p50", "p99"):
-            za, ea = z[q] - p[q], e[q] - p[q]
-            print(f"| 1 KiB ping-pong {q} (µs; added over plain) | {p[q]:.0f} | {z[q]:.0f} (+{za:.0f}) | {e[q]:.0f} (+{ea:.0f}) | {za / ea:.2f}× | ≤ 0.5× |")
-        print(f"| connect-per-request (conn/s, sequential) | {p['cps']:.0f} | {z['cps']:.0f} | {e['cps']:.0f} | {z['cps'] / e['cps']:.2f}× | ≥ 2× |")
-        print(f"| idle RSS per process (MiB: client, server) | – | {idle_rss['zest'][0] / 1024:.1f}, {idle_rss['zest'][1] / 1024:.1f} | "
-              f"{idle_rss['envoy'][0] / 1024:.1f}, {idle_rss['envoy'][1] / 1024:.1f} | – | ≤ 12 MiB |")
-        print(f"| idle anonymous RSS per process (MiB: client, server) | – | {idle_anon['zest'][0] / 1024:.1f}, {idle_anon['zest'][1] / 1024:.1f} | "
-              f"{idle_anon['envoy'][0] / 1024:.1f}, {idle_anon['envoy'][1] / 1024:.1f} | – | – |")
-        print(f"| RSS growth per idle tunnel, both proxies (KiB) | – | {growth['zest']:.1f} | {growth['envoy']:.1f} | "
-              f"{growth['zest'] / growth['envoy']:.2f}× | ≤ 4 KiB |")
-        print("\nraw:", {v: {k: [round(x, 2) for x in xs] for k, xs in r.items()} for v, r in res.items()})
+        bench.launch(zest, envoy)
+        time.sleep(1)  # fixed warm-up: let both proxies finish start-up before the cold reading
+        cold = bench.memory()
+        for v in PORTS:
+            peer("connect", v, 1, pin=o.pin)
+        time.sleep(2)
+        warm = bench.memory()
+        load_before = sh("uptime").strip()
+        res = {v: {k: [] for k in ("mbps", "cpu", "load_cpu", "p50", "p99", "cps", "cps_conc")} for v in PORTS}
+        order = list(PORTS)
+        for r in range(o.rounds):
+            for v in order[r % 3:] + order[:r % 3]:  # rotate so no variant always runs first
+                bench.round(v, res[v])
+        growth = {v: bench.growth(v) for v in PROXIES}
+        bench.alive()
+        report(o, res, cold, warm, growth, load_before, sh("uptime").strip())
     finally:
-        for pr in procs.values():
-            pr.terminate()
-        for pr in procs.values():
-            try:
-                pr.wait(5)
-            except subprocess.TimeoutExpired:
-                pr.kill()
-        for ns in (A, B):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        bench.close()
+        delete_namespaces()
         shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("hbone_bench: terminated"))  # still runs the cleanup
+    try:
+        main()
+    except BenchError as err:
+        sys.exit(f"hbone_bench: {err}")

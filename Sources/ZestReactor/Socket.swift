@@ -35,12 +35,19 @@ public final class Socket {
 
     /// Starts a nonblocking `connect(2)` to `address`. `.processed` means connected already
     /// (loopback sometimes does); `.wouldBlock` means the socket becomes writable when the attempt
-    /// finishes, and `finishConnect()` then tells how it went. `mark` sets `SO_MARK` first.
-    public static func connect(to address: SocketAddress, mark: UInt32? = nil) throws(SyscallError) -> (Socket, IOResult<Void>) {
+    /// finishes, and `finishConnect()` then tells how it went. `mark` sets `SO_MARK` first; `source`
+    /// binds that local address (any port) before connecting.
+    public static func connect(to address: SocketAddress, from source: IPAddress? = nil,
+                               mark: UInt32? = nil) throws(SyscallError) -> (Socket, IOResult<Void>) {
         let socket = try Socket.tcp(for: address)
         if let mark { try socket.setMark(mark) }
         try socket.setNoDelay()
         let fd = socket.fd
+        if let source {
+            // Let connect pick the port per 4-tuple rather than reserving one at bind.
+            try Posix.setOption(fd, Int32(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, Int32(1))
+            try SocketAddress(ip: source, port: 0).withSockaddr { sa, len throws(SyscallError) in try Posix.bind(fd, sa, len) }
+        }
         let result = try address.withSockaddr { sa, len throws(SyscallError) in try Posix.connect(fd, sa, len) }
         return (socket, result)
     }

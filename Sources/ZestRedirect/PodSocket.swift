@@ -48,9 +48,13 @@ extension NetnsThread {
         try run(in: namespace) {
             let fd = try makeMarkedSocket(family: destination.ip, options: options, for: destination)
             do {
-                if let source { try bindSocket(fd, source) }
+                if let source {
+                    // Port 0: let connect pick the port per 4-tuple rather than reserving one at bind.
+                    if source.port == 0 { try setIntOption(fd, Int32(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT", source) }
+                    try bindSocket(fd, source)
+                }
                 if connectNow {
-                    let rc = withSockaddr(destination) { connect(fd, $0, $1) }
+                    let rc = destination.withSockaddr { connect(fd, $0, $1) }
                     if rc != 0 && !(options.nonBlocking && errno == EINPROGRESS) {
                         throw RedirectError.socket(call: "connect", address: "\(destination)", errno: errno)
                     }
@@ -96,30 +100,7 @@ private func setIntOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: I
 }
 
 private func bindSocket(_ fd: Int32, _ address: SocketAddress) throws {
-    guard withSockaddr(address, { bind(fd, $0, $1) }) == 0 else {
+    guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else {
         throw RedirectError.socket(call: "bind", address: "\(address)", errno: errno)
-    }
-}
-
-/// Calls `body` with `address` as a `sockaddr_in`/`sockaddr_in6`.
-func withSockaddr<R>(_ address: SocketAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-    switch address.ip {
-    case .v4(let a):
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = address.port.bigEndian
-        sin.sin_addr.s_addr = a.bigEndian
-        return withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    case .v6:
-        var sin6 = sockaddr_in6()
-        sin6.sin6_family = sa_family_t(AF_INET6)
-        sin6.sin6_port = address.port.bigEndian
-        let bytes = address.ip.bytes
-        withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: bytes) }
-        return withUnsafePointer(to: &sin6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
     }
 }

@@ -5,12 +5,7 @@ import ZestTestSupport
 /// Runs the built `zest` binary: `zest config check` and `zest policy check` exit codes and output.
 @Suite struct CLITests {
     /// The `zest` executable beside the test bundle (`swift build --build-tests` builds it).
-    static let zest: String? = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return [beside.appendingPathComponent("zest").path, repo.appendingPathComponent(".build/debug/zest").path]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let zest: String? = PackagePaths.zest
 
     func run(_ args: [String]) throws -> CommandResult {
         let binary = try #require(Self.zest, "the zest executable was not found; run `swift build --build-tests` first")

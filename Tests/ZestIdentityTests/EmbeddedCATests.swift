@@ -67,11 +67,7 @@ import ZestCore
             return
         }
         chmod(tmp.path, 0o755)
-        let zest = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("zest").path
-        let candidates = [zest, FileManager.default.currentDirectoryPath + "/.build/debug/zest"]
-        let binary = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
-                                  "the zest binary is built by `swift build --build-tests`")
+        let binary = try #require(PackagePaths.zest, "the zest binary is built by `swift build --build-tests`")
         let r = try runCommand(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "ca", "issue",
                                 "--state-dir", locked, "--identity", "spiffe://cluster.local/ns/a/sa/b",
                                 "--out-dir", tmp.file("out")])

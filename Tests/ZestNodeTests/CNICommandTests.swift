@@ -8,9 +8,7 @@ import ZestTestSupport
 @Suite("zest cni command")
 struct CNICommandTests {
     /// The `zest` executable SwiftPM built beside this test bundle.
-    static var zestBinary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("zest").path
-    }
+    static var zestBinary: String { PackagePaths.zest ?? PackagePaths.root + "/.build/debug/zest" }
 
     @Test func serveAddAndDelDriveEnrollmentEndToEnd() throws {
         let binary = Self.zestBinary

@@ -115,14 +115,10 @@ final class Background<T: Sendable>: @unchecked Sendable {
 
 /// The `zest` executable built next to this test bundle (`swift build --build-tests` builds it).
 func zestBinary() throws -> String {
-    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    var dir = exe.deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("zest").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
+    guard let zest = PackagePaths.zest else {
+        throw RelayProcessError(text: "zest binary not found next to the test bundle; build it with `swift build --build-tests`")
     }
-    throw RelayProcessError(text: "zest binary not found next to \(exe.path); build it with `swift build --build-tests`")
+    return zest
 }
 
 struct RelayProcessError: Error, CustomStringConvertible {

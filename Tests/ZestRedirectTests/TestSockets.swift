@@ -19,7 +19,7 @@ enum TestSockets {
             let fd = try unmarkedSocket(address.ip)
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            guard sockaddrCall(address, { bind(fd, $0, $1) }) == 0, listen(fd, 64) == 0 else {
+            guard address.withSockaddr({ bind(fd, $0, $1) }) == 0, listen(fd, 64) == 0 else {
                 let e = errno
                 close(fd)
                 throw TestSocketError(description: "bind/listen \(address): errno \(e)")
@@ -33,12 +33,12 @@ enum TestSockets {
                         from source: SocketAddress? = nil) throws -> Int32 {
         try thread.run(in: namespace) {
             let fd = try unmarkedSocket(address.ip)
-            if let source, sockaddrCall(source, { bind(fd, $0, $1) }) != 0 {
+            if let source, source.withSockaddr({ bind(fd, $0, $1) }) != 0 {
                 let e = errno
                 close(fd)
                 throw TestSocketError(description: "bind \(source): errno \(e)")
             }
-            let rc = sockaddrCall(address) { Glibc.connect(fd, $0, $1) }
+            let rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             guard rc == 0 || errno == EINPROGRESS else {
                 let e = errno
                 close(fd)
@@ -113,36 +113,7 @@ enum TestSockets {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
         }
         guard rc == 0 else { return nil }
-        return withUnsafeBytes(of: storage) { raw in
-            if storage.ss_family == sa_family_t(AF_INET6) {
-                let sin6 = raw.loadUnaligned(as: sockaddr_in6.self)
-                return SocketAddress(ip: IPAddress(in6: sin6.sin6_addr), port: UInt16(bigEndian: sin6.sin6_port))
-            }
-            let sin = raw.loadUnaligned(as: sockaddr_in.self)
-            return SocketAddress(ip: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
-        }
-    }
-
-    static func sockaddrCall(_ address: SocketAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
-        switch address.ip {
-        case .v4(let a):
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = address.port.bigEndian
-            sin.sin_addr.s_addr = a.bigEndian
-            return withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        case .v6:
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = address.port.bigEndian
-            let bytes = address.ip.bytes
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sin6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        }
+        return SocketAddress(storage: storage)
     }
 }
 

@@ -7,12 +7,8 @@ enum Deployment {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let kubernetesDir = root.appendingPathComponent("docs/kubernetes")
     static let unit = root.appendingPathComponent("systemd/zest.service")
-    static var venv: URL {
-        if let v = ProcessInfo.processInfo.environment["ZEST_VENV"], !v.isEmpty { return URL(fileURLWithPath: v) }
-        return root.appendingPathComponent(".venv")
-    }
-    static var validator: String { venv.appendingPathComponent("bin/kubernetes-validate").path }
-    static var python: String { venv.appendingPathComponent("bin/python").path }
+    static var validator: String { PackagePaths.venv + "/bin/kubernetes-validate" }
+    static var python: String { PackagePaths.python }
     static var manifests: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: kubernetesDir.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") }.sorted().map { kubernetesDir.appendingPathComponent($0).path }

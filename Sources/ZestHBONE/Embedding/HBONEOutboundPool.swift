@@ -9,10 +9,11 @@ public final class HBONEOutboundPool {
     let pool: HBONEClientPool
 
     /// `tls` is the client context presenting the source's certificate. `dialer` opens and
-    /// starts connecting the TCP socket of each new connection (inside the source pod's
-    /// network namespace, marked, for the per-pod proxies).
+    /// starts connecting the TCP socket of each new connection to the pool key's destination,
+    /// bound to the key's source IP when it has one (inside the source pod's network
+    /// namespace, marked, for the per-pod proxies).
     public init(loop: EventLoop, tls: TLSContext, settings: HBONESettings = .client,
-                dialer: @escaping (SocketAddress) throws -> (Socket, IOResult<Void>)) {
+                dialer: @escaping (_ destination: SocketAddress, _ source: IPAddress?) throws -> (Socket, IOResult<Void>)) {
         pool = HBONEClientPool(loop: loop, tls: tls, settings: settings)
         pool.dialer = dialer
     }

@@ -20,9 +20,10 @@ final class HBONEClientPool: TimerHandler {
     var tls: TLSContext
     let settings: HBONESettings
     let mark: UInt32?
-    /// Opens the TCP socket of a dial (in a pod's network namespace, for instance); the
-    /// default connects from the worker's own namespace with `mark`.
-    var dialer: ((SocketAddress) throws -> (Socket, IOResult<Void>))?
+    /// Opens the TCP socket of a dial to the key's destination from the key's source IP (in a
+    /// pod's network namespace, for instance); the default connects from the worker's own
+    /// namespace with `mark`.
+    var dialer: ((_ destination: SocketAddress, _ source: IPAddress?) throws -> (Socket, IOResult<Void>))?
     private var book = PoolBook<HBONEPoolKey, HBONETransport, Pending>()
     /// Dials in flight, by transport, so a failed handshake fails the right waiters.
     private var dials: [ObjectIdentifier: HBONEPoolKey] = [:]
@@ -77,7 +78,8 @@ final class HBONEClientPool: TimerHandler {
     private func dial(_ key: HBONEPoolKey) {
         dialsStarted += 1
         do {
-            let (socket, progress) = try dialer?(key.destination) ?? Socket.connect(to: key.destination, mark: mark)
+            let (socket, progress) = try dialer?(key.destination, key.sourceIP)
+                ?? Socket.connect(to: key.destination, from: key.sourceIP, mark: mark)
             try? socket.setNoDelay()
             let session = try TLSConnection(context: tls, fd: socket.descriptor!, expectedPeerIdentities: key.destinationIdentities)
             let settings = self.settings

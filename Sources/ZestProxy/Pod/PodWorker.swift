@@ -23,8 +23,8 @@ final class PodWorker: TimerHandler {
     private var seenGeneration: UInt64
     private(set) lazy var pool = HBONEOutboundPool(
         loop: loop, tls: context.clientTLS.context, settings: context.settings.hboneClient
-    ) { [context] destination in
-        (try context.network.connect(to: destination, from: nil), .wouldBlock)
+    ) { [context] destination, source in
+        (try context.network.connect(to: destination, from: source.map { SocketAddress(ip: $0, port: 0) }), .wouldBlock)
     }
     private var acceptors: [Acceptor] = []
     /// Each listener's own address, for the outbound loop guard.

@@ -35,7 +35,7 @@ struct ListenSocket {
         if !address.ip.isIPv4 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
         }
-        let bound = withSockaddr(address) { bind(fd, $0, $1) }
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
         guard bound == 0 else {
             let e = errno
             close(fd)
@@ -58,38 +58,6 @@ struct ListenSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         guard ok == 0 else { return nil }
-        return withUnsafeBytes(of: storage) { raw -> SocketAddress? in
-            if Int32(storage.ss_family) == AF_INET {
-                let sin = raw.load(as: sockaddr_in.self)
-                return SocketAddress(ip: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
-            }
-            let sin6 = raw.load(as: sockaddr_in6.self)
-            return SocketAddress(ip: IPAddress(in6: sin6.sin6_addr), port: UInt16(bigEndian: sin6.sin6_port))
-        }
-    }
-}
-
-/// Calls `body` with a `sockaddr` for `address` and its length.
-func withSockaddr<R>(_ address: SocketAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-    switch address.ip {
-    case .v4(let a):
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = address.port.bigEndian
-        sin.sin_addr.s_addr = a.bigEndian
-        return withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-    case .v6:
-        var sin6 = sockaddr_in6()
-        sin6.sin6_family = sa_family_t(AF_INET6)
-        sin6.sin6_port = address.port.bigEndian
-        let bytes = address.ip.bytes
-        withUnsafeMutableBytes(of: &sin6.sin6_addr) { dst in
-            for i in 0..<16 { dst[i] = bytes[i] }
-        }
-        return withUnsafePointer(to: &sin6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
+        return SocketAddress(storage: storage)
     }
 }

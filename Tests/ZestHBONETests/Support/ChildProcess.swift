@@ -37,16 +37,10 @@ final class ChildProcess {
 enum TestPaths {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/hbone").path
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static var venv: String { ProcessInfo.processInfo.environment["ZEST_VENV"] ?? packageRoot + "/.venv" }
-    static var envoy: String { venv + "/bin/envoy" }
-    static var python: String { venv + "/bin/python" }
+    static var envoy: String { PackagePaths.envoy }
+    static var python: String { PackagePaths.python }
     /// The `zest` executable `swift build --build-tests` produced next to the test bundle.
-    static var zest: String {
-        let candidates = [".build/debug/zest", ".build/release/zest"].map { packageRoot + "/" + $0 }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }
+    static var zest: String { PackagePaths.zest ?? PackagePaths.root + "/.build/debug/zest" }
 
     /// A fresh scratch directory for one test.
     static func scratch(_ label: String) throws -> String {

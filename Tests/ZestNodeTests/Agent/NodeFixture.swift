@@ -25,9 +25,7 @@ final class NodeFixture: @unchecked Sendable {
         let adminPort: UInt16
     }
 
-    static var zestBinary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("zest").path
-    }
+    static var zestBinary: String { PackagePaths.zest ?? PackagePaths.root + "/.build/debug/zest" }
 
     static let probe: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../scripts/demo/probe.py").standardized.path

@@ -1,13 +1,12 @@
 import Glibc
-import ZestCore
 
 /// Conversion between `ZestCore.SocketAddress` and the kernel's `sockaddr_in`/`sockaddr_in6`.
 extension SocketAddress {
     /// The address family (`AF_INET` or `AF_INET6`) a socket for this address needs.
-    var family: Int32 { ip.isIPv4 ? AF_INET : AF_INET6 }
+    public var family: Int32 { ip.isIPv4 ? AF_INET : AF_INET6 }
 
     /// Calls `body` with this address laid out as a `sockaddr` and its length.
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(SyscallError) -> R) throws(SyscallError) -> R {
+    public func withSockaddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
         var storage = sockaddr_storage()
         let length: socklen_t
         switch ip {
@@ -31,13 +30,13 @@ extension SocketAddress {
                 return socklen_t(MemoryLayout<sockaddr_in6>.size)
             }
         }
-        return try withUnsafePointer(to: &storage) { p throws(SyscallError) in
-            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(SyscallError) in try body(sa, length) }
+        return try withUnsafePointer(to: &storage) { p throws(E) in
+            try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(E) in try body(sa, length) }
         }
     }
 
     /// Reads an IPv4 or IPv6 socket address from kernel storage; nil for other families.
-    init?(storage: sockaddr_storage) {
+    public init?(storage: sockaddr_storage) {
         var storage = storage
         let result: SocketAddress? = withUnsafeBytes(of: &storage) { raw in
             switch Int32(raw.load(as: sockaddr.self).sa_family) {
