@@ -109,14 +109,14 @@ class Bench:
         self.start("backend", B, "load", LOAD, "backend", ADDR_B, 8080)
         self.start("zest-server", B, "proxy", zest, "tunnel-server", "--listen", f"{ADDR_B}:15008",
                    "--cert", f"{d}/b.pem", "--key", f"{d}/b.key", "--ca", f"{d}/ca.pem", "--workers", "1",
-                   "--drain-seconds", "0", "--aes128-only")
+                   "--drain-seconds", "0", "--aes128-only", *self.opts.zest_arg)
         self.start("envoy-term", B, "proxy", envoy, "-c", f"{d}/term.yaml", "--concurrency", "1",
                    "--disable-hot-restart", "--base-id", str(os.getpid() % 10000 * 2), "-l", "error")
         for port in (8080, 15008, 15009):
             self.wait(B, ADDR_B, port)
         self.start("zest-client", A, "proxy", zest, "tunnel", "--listen", "127.0.0.1:9001", "--peer", f"{ADDR_B}:15008",
                    "--authority", TARGET, "--cert", f"{d}/a.pem", "--key", f"{d}/a.key", "--ca", f"{d}/ca.pem",
-                   "--expect-identity", ID_B, "--workers", "1", "--aes128-only")
+                   "--expect-identity", ID_B, "--workers", "1", "--aes128-only", *self.opts.zest_arg)
         self.start("envoy-orig", A, "proxy", envoy, "-c", f"{d}/orig.yaml", "--concurrency", "1",
                    "--disable-hot-restart", "--base-id", str(os.getpid() % 10000 * 2 + 1), "-l", "error")
         self.wait(A, "127.0.0.1", 9001)
@@ -215,6 +215,8 @@ def main():
     ap.add_argument("--zest", help="zest binary (default .build/release/zest)")
     ap.add_argument("--envoy", help="envoy binary (default from .venv, installed by scripts/setup.sh)")
     ap.add_argument("--no-build", action="store_true", help="use the HBONELoad binary as it is")
+    ap.add_argument("--zest-arg", action="append", default=[],
+                    help="extra argument for both zest commands, e.g. --zest-arg=--busy-poll-us=50")
     o = ap.parse_args()
     if o.pin != "none" and os.cpu_count() < 2:
         raise BenchError("--pin needs two CPUs")
