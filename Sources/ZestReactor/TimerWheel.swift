@@ -11,6 +11,10 @@ public struct TimerID: Hashable, Sendable {
 /// without clocks. Idle timeouts are cheapest as "check on fire": schedule at the idle
 /// deadline, and when it fires compare against the connection's last activity and re-arm,
 /// instead of cancelling and rescheduling on every read.
+///
+/// The loop asks `timeUntilNext` on every wake-up, so the wheel remembers the first tick whose
+/// slot holds a timer: a wake-up costs no scan of the slots unless a timer in that slot was
+/// removed or the tick has passed, and `advance` skips the slots it knows are empty.
 public final class TimerWheel {
     private struct Entry {
         var deadline: UInt64 = 0
@@ -28,6 +32,8 @@ public final class TimerWheel {
     /// The last tick whose slot has been processed.
     private var currentTick: UInt64
     private var fired: [(TimerID, TimerHandler)] = []
+    /// The first tick after `currentTick` whose slot is not empty, when known (nil: scan).
+    private var nextTick: UInt64?
     /// Number of scheduled timers.
     public private(set) var count = 0
 
@@ -61,6 +67,13 @@ public final class TimerWheel {
         if slots[Int(slot)] >= 0 { entries[Int(slots[Int(slot)])].prev = index }
         slots[Int(slot)] = index
         count += 1
+        if let known = nextTick {
+            // The tick at which a scan from `currentTick` reaches this slot (timers more than a
+            // rotation away are met in their slot earlier, and wait their rounds there).
+            let n = UInt64(slots.count)
+            let reached = tick - currentTick <= n ? tick : currentTick + 1 + (tick - currentTick - 1) % n
+            nextTick = min(known, reached)
+        }
         return TimerID(index: index, generation: entries[Int(index)].generation)
     }
 
@@ -79,6 +92,7 @@ public final class TimerWheel {
 
     private func remove(_ index: Int32) {
         let e = entries[Int(index)]
+        if let known = nextTick, Int32(known % UInt64(slots.count)) == e.slot { nextTick = nil }
         if e.prev >= 0 { entries[Int(e.prev)].next = e.next } else { slots[Int(e.slot)] = e.next }
         if e.next >= 0 { entries[Int(e.next)].prev = e.prev }
         entries[Int(index)].handler = nil
@@ -97,6 +111,14 @@ public final class TimerWheel {
         guard target > currentTick, count > 0 else {
             if target > currentTick { currentTick = target }
             return 0
+        }
+        if let known = nextTick {
+            guard known <= target else {
+                // Every slot up to `target` is empty.
+                currentTick = target
+                return 0
+            }
+            nextTick = nil
         }
         let steps = min(target - currentTick, UInt64(slots.count))
         var tick = target - steps
@@ -123,18 +145,27 @@ public final class TimerWheel {
     /// deadline), or nil when nothing is scheduled. The loop sleeps at most this long.
     public func timeUntilNext(now: UInt64) -> UInt64? {
         guard count > 0 else { return nil }
-        for step in 1...UInt64(slots.count) {
-            let tick = currentTick + step
-            if slots[Int(tick % UInt64(slots.count))] >= 0 {
-                let start = tick * tickNanoseconds
-                return start > now ? start - now : 0
-            }
+        guard let tick = nextTick ?? firstOccupiedTick() else { return 0 }
+        nextTick = tick
+        let start = tick * tickNanoseconds
+        return start > now ? start - now : 0
+    }
+
+    /// Scans one rotation from `currentTick` for the first slot holding a timer.
+    private func firstOccupiedTick() -> UInt64? {
+        let n = slots.count
+        var index = Int((currentTick + 1) % UInt64(n))
+        for step in 1...n {
+            if slots[index] >= 0 { return currentTick + UInt64(step) }
+            index += 1
+            if index == n { index = 0 }
         }
-        return 0
+        return nil
     }
 
     /// Drops every timer without firing it (the loop is stopping).
     public func removeAll() {
         for i in entries.indices where entries[i].slot >= 0 { remove(Int32(i)) }
+        nextTick = nil
     }
 }

@@ -94,4 +94,55 @@ final class Recorder: TimerHandler {
         wheel.cancel(a)
         #expect(wheel.isScheduled(b))
     }
+
+    /// The wheel remembers its first occupied slot instead of scanning on every wake-up; through
+    /// random schedules, cancels, firings and advances its answer stays exactly the start of the
+    /// earliest timer's tick, and every timer fires once, on time.
+    @Test func cachedNextDeadlineStaysExactThroughRandomOperations() {
+        let tick = ms
+        let wheel = TimerWheel(tick: .milliseconds(1), slotCount: 64, now: 0)
+        let r = Recorder()
+        var live: [TimerID: UInt64] = [:]   // id -> tick it is due in
+        var rng = SplitMix(seed: 42)
+        var now: UInt64 = 0
+        var fired = 0
+        r.onFire = { id in
+            #expect(live[id].map { $0 * tick <= now } == true)
+            live[id] = nil
+            fired += 1
+        }
+        for _ in 0..<5_000 {
+            switch rng.next() % 4 {
+            case 0, 1:
+                let deadline = now + rng.next() % (60 * tick)
+                let due = max((deadline + tick - 1) / tick, now / tick + 1)
+                live[wheel.schedule(at: deadline, r)] = due
+            case 2:
+                if let id = live.keys.randomElement(using: &rng) {
+                    wheel.cancel(id)
+                    live[id] = nil
+                }
+            default:
+                now += rng.next() % (5 * tick)
+                wheel.advance(to: now)
+            }
+            #expect(wheel.count == live.count)
+            let expected = live.values.min().map { $0 * tick > now ? $0 * tick - now : 0 }
+            #expect(wheel.timeUntilNext(now: now) == expected)
+        }
+        #expect(fired > 100)
+    }
+}
+
+/// A small deterministic generator for the random-operation test.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
