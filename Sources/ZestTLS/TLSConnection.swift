@@ -10,12 +10,6 @@ import ZestIdentity
 /// Rules for the driver (C-INTEROP §4.1): after `.wantRead` wait for readability, after
 /// `.wantWrite` for writability; with edge-triggered epoll read until `.wantRead`, because
 /// OpenSSL may hold decrypted bytes the kernel no longer reports.
-///
-/// Unflushed writes (`write(from:flush: false)`) gather their records in a bounded buffer that
-/// `flush()` sends in one `send(2)`. When the socket is full the rest stays buffered and the
-/// writes still report the plaintext they took: while `hasPendingOutput`, wait for writability
-/// and call `flush()`. Flushed writes keep the plain contract: `.wantWrite` exactly when TLS
-/// could not take the bytes.
 public final class TLSConnection {
     public let context: TLSContext
     public let fd: FileDescriptor
@@ -31,7 +25,6 @@ public final class TLSConnection {
     public private(set) var peerIdentity: SpiffeID?
     public private(set) var isHandshakeComplete = false
     private var failureCounted = false
-    private var closeNotifyQueued = false
     private let ssl: OpaquePointer
     private let bioState: UnsafeMutablePointer<SocketBIO.State>
 
@@ -47,7 +40,7 @@ public final class TLSConnection {
         self.context = context
         self.fd = fd
         self.expectedPeerIdentities = expectedPeerIdentities
-        guard let (bio, bioState) = SocketBIO.make(fd: fd.rawValue, outputCapacity: context.settings.outputBufferBytes) else {
+        guard let (bio, bioState) = SocketBIO.make(fd: fd.rawValue) else {
             SSL_free(ssl)
             throw .configuration("creating the socket BIO: \(takeOpenSSLErrors())")
         }
@@ -59,7 +52,7 @@ public final class TLSConnection {
 
     deinit {
         SSL_free(ssl)
-        SocketBIO.release(bioState)
+        bioState.deallocate()
     }
 
     /// Advances the handshake (`SSL_do_handshake`). `.done(0)` once complete and the peer
@@ -94,51 +87,24 @@ public final class TLSConnection {
         return try progress(after: 0)
     }
 
-    /// Encrypts from `buffer` (`SSL_write_ex`, partial writes enabled) and, with `flush`, sends
-    /// the records: `.done(n)` says how many bytes were taken; retry the rest after `.wantWrite`.
-    /// The buffer may move between calls. Without `flush` the records wait in the output buffer
-    /// (sent when it fills) until `flush()`, so a batch of small writes leaves in one `send(2)`.
-    /// Records the socket could not take yet stay buffered (`hasPendingOutput`); a send error
-    /// surfaces on the next call.
-    public func write(from buffer: UnsafeRawBufferPointer, flush: Bool = true) throws(TLSError) -> TLSProgress {
+    /// Encrypts from `buffer` (`SSL_write_ex`, partial writes enabled): `.done(n)` says how many
+    /// bytes were taken; retry the rest after `.wantWrite`. The buffer may move between calls.
+    public func write(from buffer: UnsafeRawBufferPointer) throws(TLSError) -> TLSProgress {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
         var n = 0
-        bioState.pointee.batching = !flush
-        defer { bioState.pointee.batching = false }
-        if SSL_write_ex(ssl, base, buffer.count, &n) == 1 {
-            if flush && hasPendingOutput { _ = sendOutput() }
-            return .done(n)
-        }
+        if SSL_write_ex(ssl, base, buffer.count, &n) == 1 { return .done(n) }
         return try progress(after: 0)
     }
 
-    /// Sends the buffered records: `.done(0)` once all are out, `.wantWrite` while the socket is
-    /// full, `.closed` if the peer is gone (EPIPE, ECONNRESET); other send errors throw.
-    public func flush() throws(TLSError) -> TLSProgress {
-        switch sendOutput() {
-        case .sent: return .done(0)
-        case .blocked: return .wantWrite
-        case .failed(let code) where code == EPIPE || code == ECONNRESET: return .closed
-        case .failed(let code): throw .transport(errno: code)
-        }
-    }
-
-    /// Encrypted bytes are buffered, waiting for the socket to take them.
-    public var hasPendingOutput: Bool { bioState.pointee.output.pending > 0 }
-
-    /// Sends close_notify (`SSL_shutdown`) once, then the buffered output: `.closed` when all of
-    /// it is out (or the peer is gone), `.wantWrite` to call again after writability.
+    /// Sends close_notify (`SSL_shutdown`). `.closed` once sent; `.wantWrite` to retry.
     public func shutdown() throws(TLSError) -> TLSProgress {
-        if !closeNotifyQueued {
-            let r = SSL_shutdown(ssl)
-            if r < 0 { return try progress(after: r) }
-            closeNotifyQueued = true
-        }
-        let p = try flush()
-        return p == .wantWrite ? .wantWrite : .closed
+        let r = SSL_shutdown(ssl)
+        if r >= 0 { return .closed }
+        return try progress(after: r)
     }
 
-    /// Bytes OpenSSL has decrypted but not yet handed out (`SSL_pending`).
+    /// Bytes OpenSSL has decrypted but not yet handed out (`SSL_pending`). With read-ahead whole
+    /// records may also wait, still encrypted, in OpenSSL's read buffer: read until `.wantRead`.
     public var bufferedPlaintext: Int { Int(SSL_pending(ssl)) }
 
     /// The ALPN protocol selected (`SSL_get0_alpn_selected`), nil when none.
@@ -161,10 +127,6 @@ public final class TLSConnection {
 
     /// Whether the session was resumed (`SSL_session_reused`); Zest never resumes.
     public var sessionWasResumed: Bool { SSL_session_reused(ssl) == 1 }
-
-    private func sendOutput() -> OutputBuffer.Send {
-        bioState.pointee.output.send(fd: fd.rawValue)
-    }
 
     func recordRejection(_ r: PeerRejection) { if rejection == nil { rejection = r } }
     func recordVerifiedPeer(_ leaf: Certificate) {

@@ -11,23 +11,18 @@ public struct TLSSettings: Sendable, Equatable {
     public var cipherSuites: [TLSCipherSuite]
     /// Key-exchange groups in preference order (OpenSSL names).
     public var groups: [String]
-    /// Encrypted bytes a connection gathers before one `send(2)` (0: one send per TLS record).
-    public var outputBufferBytes: Int
-    /// Read-ahead buffer: OpenSSL reads up to this many bytes per `read(2)` and decrypts the
-    /// records from it (0: read-ahead off, two reads per record, header then body).
+    /// Read-ahead buffer (`SSL_CTX_set_read_ahead`, `SSL_CTX_set_default_read_buffer_len`):
+    /// OpenSSL reads up to this many bytes per `read(2)` and decrypts the records from it, about
+    /// 11 reads per MB instead of 125 (docs/bench/tls-io.md). 0 turns read-ahead off: two reads
+    /// per record, header then body. OpenSSL allocates it on the first read of a connection.
     public var readAheadBytes: Int
 
     public init(cipherSuites: [TLSCipherSuite] = [.aes256GCM, .aes128GCM], groups: [String] = ["P-256", "X25519"],
-                outputBufferBytes: Int = 8 * TLSSettings.fullRecordBytes, readAheadBytes: Int = 256 << 10) {
+                readAheadBytes: Int = 256 << 10) {
         self.cipherSuites = cipherSuites
         self.groups = groups
-        self.outputBufferBytes = outputBufferBytes
         self.readAheadBytes = readAheadBytes
     }
-
-    /// A full TLS 1.3 record on the wire: 5-byte header, 16 KiB of plaintext, the inner content
-    /// type byte and the 16-byte AEAD tag.
-    public static let fullRecordBytes = 5 + 16_384 + 1 + 16
 
     /// The one application protocol HBONE speaks.
     public static let alpn = "h2"

@@ -5,14 +5,6 @@ public protocol HBONEByteSink: AnyObject {
     /// connection stops producing and the owner calls `HBONEConnection.sinkDidDrain()` once
     /// the sink has room again. A sink that queues part of a write must accept the whole of it.
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool
-    /// The connection finished a batch of writes: send what the sink gathered from them. The
-    /// TLS sink packs a batch's records into one `send(2)` (docs/bench/tls-io.md).
-    func flush()
-}
-
-extension HBONEByteSink {
-    /// A sink that passes every write on at once has nothing to flush.
-    public func flush() {}
 }
 
 /// Bytes waiting to go into a tunnel, laid out so the 9-byte DATA frame header can be written

@@ -173,7 +173,6 @@ public final class HBONEConnection {
             result = session.flush()
         } while flushAgain && !outputBlocked && (try? result.get()) != nil
         inSession = false
-        sink.flush()
         if case .failure(let e) = result {
             fail(e)
             return

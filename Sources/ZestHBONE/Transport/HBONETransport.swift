@@ -166,7 +166,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         var offset = 0
         while offset < bytes.count {
             do {
-                switch try tls.write(from: UnsafeRawBufferPointer(rebasing: bytes[offset...]), flush: false) {
+                switch try tls.write(from: UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
                 case .done(let n): offset += n
                 case .wantRead, .wantWrite:
                     queue.removeAll(keepingCapacity: true)
@@ -183,17 +183,8 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         return true
     }
 
-    /// The HTTP/2 connection finished a batch: send the records TLS gathered from it. If the
-    /// socket is full the rest waits for the writable event (`flushQueue`).
-    func flush() {
-        guard state == .running, tls.hasPendingOutput else { return }
-        _ = try? tls.flush()
-    }
-
-    /// Sends the records TLS buffered, then writes the queued remainder; once the queue is
-    /// empty, lets the HTTP/2 connection produce again.
+    /// Writes the queued remainder; once empty, lets the HTTP/2 connection produce again.
     private func flushQueue() {
-        guard (try? tls.flush()) != .wantWrite else { return }
         while queueOffset < queue.count {
             let r = queue.withUnsafeBytes { all in
                 try? tls.write(from: UnsafeRawBufferPointer(rebasing: all[queueOffset...]))
@@ -247,13 +238,13 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         linger()
     }
 
-    /// Writes what is queued, then close_notify, and once TLS has sent all of it, FIN; drops
-    /// input until the peer closes.
+    /// Writes what is queued, then close_notify and FIN once; drops input until the peer closes.
     private func linger() {
         if !writesShut {
             flushQueue()
-            guard queueOffset >= queue.count, (try? tls.shutdown()) != .wantWrite else { return }
+            guard queueOffset >= queue.count else { return }
             writesShut = true
+            _ = try? tls.shutdown()
             try? socket.shutdownWrite()
         }
         let pool = loop.bufferPool
