@@ -64,6 +64,7 @@ public final class TLSContext: @unchecked Sendable {
         _ = zest_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
         _ = zest_SSL_CTX_set_mode(ctx, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         if settings.readAheadBytes > 0 {
+            // SSL_CTX_set_read_ahead is a macro over SSL_CTX_ctrl.
             _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, 1, nil)
             SSL_CTX_set_default_read_buffer_len(ctx, settings.readAheadBytes)
         }
