@@ -87,6 +87,7 @@ struct TunnelCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel: listening on \(client.listenAddress), tunnelling to \(authority) via \(peer) as \(tls.certificate.identity)")
+        StartupPages.release()
         let signal = signals.wait()
         let dials = client.dialCount()
         client.shutdown()
@@ -138,6 +139,7 @@ struct TunnelServerCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel-server: listening on \(server.listenAddress) as \(tls.certificate.identity)")
+        StartupPages.release()
         let signal = signals.wait()
         server.drain()
         // Tunnels in flight run to their end, up to the drain deadline.
