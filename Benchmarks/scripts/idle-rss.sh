@@ -5,9 +5,9 @@
 #   tunnel         zest tunnel --workers 1, pointed at that server
 #   run            zest run (ZTUNNEL_WORKER_THREADS=1) in a throwaway network namespace with
 #                  `zest cni serve`; only as root, measured once /healthz/ready answers 200
-# waits (bounded) until each listens, lets it settle, and prints VmRSS, RssAnon and RssFile
-# from /proc/<pid>/status. Exit status 1 when a process is over budget, 2 when one did not
-# start. Not a timing test: it only reads memory figures.
+# waits (bounded) until each listens, lets it settle, and prints VmRSS, RssAnon, RssFile and
+# the start-up peak (VmHWM) from /proc/<pid>/status. Exit status 1 when a process is over
+# budget, 2 when one did not start. Not a timing test: it only reads memory figures.
 # Usage: Benchmarks/scripts/idle-rss.sh [--detail] [ZEST_BINARY]
 #   default binary: .build/release/zest (build it with `make release`)
 #   RSS_BUDGET_KIB (default 12288) and RSS_SETTLE_SECONDS (default 1) override the defaults.
@@ -51,11 +51,11 @@ over=0
 report() {
     local name="$1" pid="$2"
     sleep "$settle"
-    local rss anon file verdict="ok"
-    rss=$(field_kib "$pid" VmRSS); anon=$(field_kib "$pid" RssAnon); file=$(field_kib "$pid" RssFile)
+    local rss anon file peak verdict="ok"
+    rss=$(field_kib "$pid" VmRSS); anon=$(field_kib "$pid" RssAnon); file=$(field_kib "$pid" RssFile); peak=$(field_kib "$pid" VmHWM)
     if [ "$rss" -gt "$budget" ]; then verdict="OVER"; over=1; fi
-    printf '%-14s VmRSS %6.1f MiB  RssAnon %5.1f MiB  RssFile %5.1f MiB  threads %2s  budget %.1f MiB  %s\n' \
-        "$name" "$(bc -l <<<"$rss/1024")" "$(bc -l <<<"$anon/1024")" "$(bc -l <<<"$file/1024")" \
+    printf '%-14s VmRSS %5.1f MiB  RssAnon %4.1f MiB  RssFile %4.1f MiB  start-up peak %4.1f MiB  threads %2s  budget %.1f MiB  %s\n' \
+        "$name" "$(bc -l <<<"$rss/1024")" "$(bc -l <<<"$anon/1024")" "$(bc -l <<<"$file/1024")" "$(bc -l <<<"$peak/1024")" \
         "$(field_kib "$pid" Threads)" "$(bc -l <<<"$budget/1024")" "$verdict"
     if [ "$detail" = 1 ]; then
         pmap -x "$pid" | awk 'NR > 2 && $1 != "total" && $3 ~ /^[0-9]+$/ { printf "    %8d KiB  %s\n", $3, $NF }' | sort -rn | head -10
