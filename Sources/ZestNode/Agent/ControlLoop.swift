@@ -16,7 +16,7 @@ final class ControlLoop: Sendable {
         let thread = Thread {
             var nextRenewal = Date.distantPast
             var wasReady = false
-            var releasedStartupPages = false
+            var idle: IdleRelease?
             while !stop.isStopped {
                 if Date() >= nextRenewal {
                     nextRenewal = min(certificates.refresh() ?? .distantFuture, Date().addingTimeInterval(30))
@@ -29,11 +29,13 @@ final class ControlLoop: Sendable {
                 let status = enrollment.status
                 let ready = status.connected && status.isReady
                 ready ? snapshotTask.markReady() : snapshotTask.markPending()
-                if ready && !wasReady && !releasedStartupPages {
-                    // Start-up is over: the code only it ran need not stay resident.
+                if ready && idle == nil {
+                    // Start-up is over: the code only it ran need not stay resident; later,
+                    // what traffic mapped is given back whenever the agent goes idle.
                     StartupPages.release()
-                    releasedStartupPages = true
+                    idle = IdleRelease(residentAfterRelease: IdleRelease.fileBackedResidentBytes() ?? 0)
                 }
+                idle?.tick()
                 if ready != wasReady {
                     logger.info("zds", ready ? "enrollment snapshot received; pods in sync" : "enrollment not in sync",
                                 [LogField("pods", status.enrolled.count), LogField("pending", status.pending.count)])
