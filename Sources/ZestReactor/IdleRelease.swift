@@ -4,9 +4,10 @@ import Glibc
 /// mapped code back in (a TLS handshake and the data path map ~9 MiB of code and read-only
 /// data that an idle proxy does not need).
 ///
-/// Feed it from a thread that wakes up anyway (`tick()` every few hundred milliseconds): it
-/// releases when the process used less than 1 % of one CPU for `quietFor` and its file-backed
-/// resident memory grew by at least `growthBytes` since the last release. Reads
+/// Call `releaseNow()` once start-up is over, then `tick()` from a thread that wakes up anyway
+/// (every few hundred milliseconds): it releases again when the process used less than 1 % of
+/// one CPU for `quietFor` and its file-backed resident memory grew by at least `growthBytes`
+/// since the last release. Reads
 /// `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)` on every tick and `/proc/self/statm` only when
 /// quiet. Not thread-safe: one thread ticks.
 public final class IdleRelease {
@@ -26,23 +27,30 @@ public final class IdleRelease {
     private var quietSince: UInt64?
     private var residentAfterRelease: Int
 
-    /// `residentAfterRelease`: the file-backed resident bytes right after the last release
-    /// (the caller's start-up release); 0 lets the first quiet period release.
-    public init(quietFor: Duration = .seconds(2), growthBytes: Int = 2 << 20, residentAfterRelease: Int = 0) {
+    /// Reads the clocks and `/proc/self/statm` once, so that the code `tick()` runs is warm
+    /// (its generic metadata instantiated) before `releaseNow()` drops what start-up mapped.
+    public init(quietFor: Duration = .seconds(10), growthBytes: Int = 2 << 20) {
         let c = quietFor.components
         quietNanos = UInt64(c.seconds) * 1_000_000_000 + UInt64(c.attoseconds / 1_000_000_000)
         self.growthBytes = growthBytes
-        self.residentAfterRelease = residentAfterRelease
+        residentAfterRelease = Self.fileBackedResidentBytes() ?? 0
+        last = Self.sample()
+    }
+
+    /// Drops the resident read-only file pages now (`StartupPages.release()`) and takes the
+    /// file-backed resident memory after it as the new reference.
+    public func releaseNow() {
+        StartupPages.release()
+        residentAfterRelease = Self.fileBackedResidentBytes() ?? 0
+        quietSince = nil
     }
 
     /// Samples the clocks and releases when due. Returns true when it released.
     @discardableResult
     public func tick() -> Bool {
-        guard observe(Self.sample()), let resident = Self.fileBackedResidentBytes() else { return false }
-        guard resident >= residentAfterRelease + growthBytes else { return false }
-        StartupPages.release()
-        residentAfterRelease = Self.fileBackedResidentBytes() ?? 0
-        quietSince = nil
+        guard observe(Self.sample()), let resident = Self.fileBackedResidentBytes(),
+              resident >= residentAfterRelease + growthBytes else { return false }
+        releaseNow()
         return true
     }
 
@@ -70,16 +78,33 @@ public final class IdleRelease {
                       wallNanos: UInt64(wall.tv_sec) * 1_000_000_000 + UInt64(wall.tv_nsec))
     }
 
-    /// RssFile + RssShmem in bytes: the third field of `/proc/self/statm`, in pages.
+    /// RssFile + RssShmem in bytes: the third field of `/proc/self/statm`, in pages. Parsed
+    /// from the raw bytes, without String machinery, so that it maps little code when it runs.
     public static func fileBackedResidentBytes() -> Int? {
         let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
-        guard fields.count >= 3, let pages = Int(fields[2]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                      UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &buffer) { raw -> Int? in
+            let n = read(fd, raw.baseAddress, raw.count)
+            guard n > 0 else { return nil }
+            var field = 0, value = 0, digits = 0
+            for byte in raw.prefix(n) {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") {
+                    if field == 2 { break }
+                    field += 1
+                    value = 0
+                    digits = 0
+                } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                    digits += 1
+                } else {
+                    return nil
+                }
+            }
+            guard field == 2, digits > 0 else { return nil }
+            return value * Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
     }
 }

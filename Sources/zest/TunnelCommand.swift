@@ -25,8 +25,8 @@ func loadTLSContext(role: TLSRole, cert: String, key: String, ca: String, aes128
 /// Gives back the pages only start-up used, then waits for a stop signal; meanwhile, each
 /// time the process goes idle after traffic, gives back the code pages traffic mapped.
 func waitReleasingIdlePages(_ signals: SignalWaiter) -> Int32 {
-    StartupPages.release()
-    let idle = IdleRelease(residentAfterRelease: IdleRelease.fileBackedResidentBytes() ?? 0)
+    let idle = IdleRelease()
+    idle.releaseNow()
     while true {
         if let signal = signals.wait(milliseconds: 500) { return signal }
         idle.tick()

@@ -32,8 +32,9 @@ final class ControlLoop: Sendable {
                 if ready && idle == nil {
                     // Start-up is over: the code only it ran need not stay resident; later,
                     // what traffic mapped is given back whenever the agent goes idle.
-                    StartupPages.release()
-                    idle = IdleRelease(residentAfterRelease: IdleRelease.fileBackedResidentBytes() ?? 0)
+                    let release = IdleRelease()
+                    release.releaseNow()
+                    idle = release
                 }
                 idle?.tick()
                 if ready != wasReady {
