@@ -20,8 +20,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# Only the executable: ZestTestSupport imports Testing, which the static SDK does not have.
 release: deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product zest
 
 # The whole suite: unit, integration (network namespaces, real peers) and a LeakSanitizer
 # run of the reactor and relay tests.
