@@ -22,6 +22,17 @@ func loadTLSContext(role: TLSRole, cert: String, key: String, ca: String, aes128
     }
 }
 
+/// Gives back the pages only start-up used, then waits for a stop signal; meanwhile, each
+/// time the process goes idle after traffic, gives back the code pages traffic mapped.
+func waitReleasingIdlePages(_ signals: SignalWaiter) -> Int32 {
+    let idle = IdleRelease()
+    idle.releaseNow()
+    while true {
+        if let signal = signals.wait(milliseconds: 500) { return signal }
+        idle.tick()
+    }
+}
+
 /// The PEM options both HBONE commands take.
 struct TLSFileOptions: ParsableArguments {
     @Option(help: "PEM certificate chain presented to the peer (leaf first; one SPIFFE URI SAN).")
@@ -87,7 +98,7 @@ struct TunnelCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel: listening on \(client.listenAddress), tunnelling to \(authority) via \(peer) as \(tls.certificate.identity)")
-        let signal = signals.wait()
+        let signal = waitReleasingIdlePages(signals)
         let dials = client.dialCount()
         client.shutdown()
         Console.out("zest tunnel: stopped by signal \(signal); \(dials) HBONE connection(s) dialed")
@@ -138,7 +149,7 @@ struct TunnelServerCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel-server: listening on \(server.listenAddress) as \(tls.certificate.identity)")
-        let signal = signals.wait()
+        let signal = waitReleasingIdlePages(signals)
         server.drain()
         // Tunnels in flight run to their end, up to the drain deadline.
         let deadline = ContinuousClock.now + .seconds(drainSeconds)

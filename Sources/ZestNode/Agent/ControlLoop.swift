@@ -1,5 +1,6 @@
 import Foundation
 import ZestIdentity
+import ZestReactor
 import ZestTelemetry
 
 /// The agent's control thread: renews certificates when due and keeps readiness and the
@@ -15,6 +16,7 @@ final class ControlLoop: Sendable {
         let thread = Thread {
             var nextRenewal = Date.distantPast
             var wasReady = false
+            var idle: IdleRelease?
             while !stop.isStopped {
                 if Date() >= nextRenewal {
                     nextRenewal = min(certificates.refresh() ?? .distantFuture, Date().addingTimeInterval(30))
@@ -27,6 +29,14 @@ final class ControlLoop: Sendable {
                 let status = enrollment.status
                 let ready = status.connected && status.isReady
                 ready ? snapshotTask.markReady() : snapshotTask.markPending()
+                if ready && idle == nil {
+                    // Start-up is over: the code only it ran need not stay resident; later,
+                    // what traffic mapped is given back whenever the agent goes idle.
+                    let release = IdleRelease()
+                    release.releaseNow()
+                    idle = release
+                }
+                idle?.tick()
                 if ready != wasReady {
                     logger.info("zds", ready ? "enrollment snapshot received; pods in sync" : "enrollment not in sync",
                                 [LogField("pods", status.enrolled.count), LogField("pending", status.pending.count)])
