@@ -97,14 +97,6 @@ struct SignalWaiter {
         sigwait(&set, &signal)
         return signal
     }
-
-    /// Waits up to `milliseconds` for one of the signals (`sigtimedwait`); nil when none came.
-    func wait(milliseconds: Int) -> Int32? {
-        var set = self.set
-        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
-        let signal = sigtimedwait(&set, nil, &timeout)
-        return signal > 0 ? signal : nil
-    }
 }
 
 /// Line output on stdout through `write(2)`, flushed at once (the stdio globals are not

@@ -22,15 +22,11 @@ func loadTLSContext(role: TLSRole, cert: String, key: String, ca: String, aes128
     }
 }
 
-/// Gives back the pages only start-up used, then waits for a stop signal; meanwhile, each
-/// time the process goes idle after traffic, gives back the code pages traffic mapped.
-func waitReleasingIdlePages(_ signals: SignalWaiter) -> Int32 {
-    let idle = IdleRelease()
-    idle.releaseNow()
-    while true {
-        if let signal = signals.wait(milliseconds: 500) { return signal }
-        idle.tick()
-    }
+/// Gives back the code pages only start-up used (`StartupPages.release()`), then waits for a
+/// stop signal.
+func waitReleasingStartupPages(_ signals: SignalWaiter) -> Int32 {
+    StartupPages.release()
+    return signals.wait()
 }
 
 /// The PEM options both HBONE commands take.
@@ -98,7 +94,7 @@ struct TunnelCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel: listening on \(client.listenAddress), tunnelling to \(authority) via \(peer) as \(tls.certificate.identity)")
-        let signal = waitReleasingIdlePages(signals)
+        let signal = waitReleasingStartupPages(signals)
         let dials = client.dialCount()
         client.shutdown()
         Console.out("zest tunnel: stopped by signal \(signal); \(dials) HBONE connection(s) dialed")
@@ -149,7 +145,7 @@ struct TunnelServerCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel-server: listening on \(server.listenAddress) as \(tls.certificate.identity)")
-        let signal = waitReleasingIdlePages(signals)
+        let signal = waitReleasingStartupPages(signals)
         server.drain()
         // Tunnels in flight run to their end, up to the drain deadline.
         let deadline = ContinuousClock.now + .seconds(drainSeconds)

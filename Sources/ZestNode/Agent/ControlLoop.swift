@@ -16,7 +16,7 @@ final class ControlLoop: Sendable {
         let thread = Thread {
             var nextRenewal = Date.distantPast
             var wasReady = false
-            var idle: IdleRelease?
+            var startupReleased = false
             while !stop.isStopped {
                 if Date() >= nextRenewal {
                     nextRenewal = min(certificates.refresh() ?? .distantFuture, Date().addingTimeInterval(30))
@@ -29,14 +29,11 @@ final class ControlLoop: Sendable {
                 let status = enrollment.status
                 let ready = status.connected && status.isReady
                 ready ? snapshotTask.markReady() : snapshotTask.markPending()
-                if ready && idle == nil {
-                    // Start-up is over: the code only it ran need not stay resident; later,
-                    // what traffic mapped is given back whenever the agent goes idle.
-                    let release = IdleRelease()
-                    release.releaseNow()
-                    idle = release
+                if ready && !startupReleased {
+                    // Start-up is over: the code only it ran need not stay resident.
+                    StartupPages.release()
+                    startupReleased = true
                 }
-                idle?.tick()
                 if ready != wasReady {
                     logger.info("zds", ready ? "enrollment snapshot received; pods in sync" : "enrollment not in sync",
                                 [LogField("pods", status.enrolled.count), LogField("pending", status.pending.count)])
