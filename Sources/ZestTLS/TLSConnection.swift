@@ -103,7 +103,8 @@ public final class TLSConnection {
         return try progress(after: r)
     }
 
-    /// Bytes OpenSSL has decrypted but not yet handed out (`SSL_pending`).
+    /// Bytes OpenSSL has decrypted but not yet handed out (`SSL_pending`). With read-ahead whole
+    /// records may also wait, still encrypted, in OpenSSL's read buffer: read until `.wantRead`.
     public var bufferedPlaintext: Int { Int(SSL_pending(ssl)) }
 
     /// The ALPN protocol selected (`SSL_get0_alpn_selected`), nil when none.

@@ -63,6 +63,11 @@ public final class TLSContext: @unchecked Sendable {
         try check(SSL_CTX_set_num_tickets(ctx, 0) == 1, "disabling session tickets")
         _ = zest_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
         _ = zest_SSL_CTX_set_mode(ctx, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        if settings.readAheadBytes > 0 {
+            // SSL_CTX_set_read_ahead is a macro over SSL_CTX_ctrl.
+            _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, 1, nil)
+            SSL_CTX_set_default_read_buffer_len(ctx, settings.readAheadBytes)
+        }
 
         try check(SSL_CTX_use_certificate(ctx, certificate.leaf.x509) == 1, "loading the leaf certificate")
         try check(SSL_CTX_use_PrivateKey(ctx, certificate.privateKey.pkey) == 1, "loading the private key")

@@ -22,6 +22,13 @@ func loadTLSContext(role: TLSRole, cert: String, key: String, ca: String, aes128
     }
 }
 
+/// Gives back the code pages only start-up used (`StartupPages.release()`), then waits for a
+/// stop signal.
+func waitReleasingStartupPages(_ signals: SignalWaiter) -> Int32 {
+    StartupPages.release()
+    return signals.wait()
+}
+
 /// The PEM options both HBONE commands take.
 struct TLSFileOptions: ParsableArguments {
     @Option(help: "PEM certificate chain presented to the peer (leaf first; one SPIFFE URI SAN).")
@@ -89,7 +96,7 @@ struct TunnelCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel: listening on \(client.listenAddress), tunnelling to \(authority) via \(peer) as \(tls.certificate.identity)")
-        let signal = signals.wait()
+        let signal = waitReleasingStartupPages(signals)
         let dials = client.dialCount()
         client.shutdown()
         Console.out("zest tunnel: stopped by signal \(signal); \(dials) HBONE connection(s) dialed")
@@ -142,7 +149,7 @@ struct TunnelServerCommand: ParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         Console.out("zest tunnel-server: listening on \(server.listenAddress) as \(tls.certificate.identity)")
-        let signal = signals.wait()
+        let signal = waitReleasingStartupPages(signals)
         server.drain()
         // Tunnels in flight run to their end, up to the drain deadline.
         let deadline = ContinuousClock.now + .seconds(drainSeconds)

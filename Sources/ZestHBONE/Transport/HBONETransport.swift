@@ -27,7 +27,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
     var onReady: ((HBONETransport) -> Void)?
     var onClose: ((HBONETransport, HBONEError?) -> Void)?
     var onGoingAway: ((HBONETransport) -> Void)?
-    /// Encrypted output TLS did not take yet (`SSL_write` said want-write). Past `queueLimit`
+    /// Encoded HTTP/2 output TLS did not take yet (`SSL_write` said want-write). Past `queueLimit`
     /// the sink refuses writes and nghttp2 stops producing.
     private var queue: [UInt8] = []
     private var queueOffset = 0

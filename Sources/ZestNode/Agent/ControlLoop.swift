@@ -1,5 +1,6 @@
 import Foundation
 import ZestIdentity
+import ZestReactor
 import ZestTelemetry
 
 /// The agent's control thread: renews certificates when due and keeps readiness and the
@@ -15,6 +16,7 @@ final class ControlLoop: Sendable {
         let thread = Thread {
             var nextRenewal = Date.distantPast
             var wasReady = false
+            var startupReleased = false
             while !stop.isStopped {
                 if Date() >= nextRenewal {
                     nextRenewal = min(certificates.refresh() ?? .distantFuture, Date().addingTimeInterval(30))
@@ -27,6 +29,11 @@ final class ControlLoop: Sendable {
                 let status = enrollment.status
                 let ready = status.connected && status.isReady
                 ready ? snapshotTask.markReady() : snapshotTask.markPending()
+                if ready && !startupReleased {
+                    // Start-up is over: the code only it ran need not stay resident.
+                    StartupPages.release()
+                    startupReleased = true
+                }
                 if ready != wasReady {
                     logger.info("zds", ready ? "enrollment snapshot received; pods in sync" : "enrollment not in sync",
                                 [LogField("pods", status.enrolled.count), LogField("pending", status.pending.count)])
