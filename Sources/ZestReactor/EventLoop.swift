@@ -149,7 +149,8 @@ public final class EventLoop {
     }
 
     /// `epoll_wait` with timeout 0 until events arrive or `spin` nanoseconds passed, then the
-    /// ordinary blocking wait.
+    /// ordinary blocking wait. Each empty poll is followed by `sched_yield()`, so a process
+    /// runnable on this CPU (often the very peer the loop waits for) runs instead of the spin.
     private func spinThenWait(_ spin: UInt64, _ timeout: Int32) -> Int32 {
         let until = MonotonicClock.now() &+ spin
         repeat {
@@ -158,6 +159,7 @@ public final class EventLoop {
                 if n > 0 { busyPollHits += 1 }
                 return n
             }
+            sched_yield()
         } while MonotonicClock.now() < until
         return epoll_wait(epollDescriptor, events, Int32(eventCapacity), timeout)
     }
