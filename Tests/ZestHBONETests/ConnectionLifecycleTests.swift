@@ -51,6 +51,28 @@ import ZestCore
         #expect(clientEnd.closed && clientEnd.closeError == nil)
     }
 
+    @Test func aDrainedConnectionWithItsLastFramesStillQueuedClosesOnlyAfterTheyLeft() throws {
+        let delegate = TestServerDelegate()
+        let serverEnd = TunnelEndpoint(sending: [], finish: false)
+        delegate.decide = { _ in .accept(serverEnd) }
+        let wire = try MemoryWire(delegate: delegate)
+        let clientEnd = TunnelEndpoint(sending: Array("request".utf8))
+        _ = try wire.client.openTunnel(ConnectRequest(target: target), handler: clientEnd)
+        #expect(wire.pump())
+        wire.server.drain()
+        #expect(wire.pump())
+        // The client stops reading: the server's last DATA and END_STREAM cannot leave yet.
+        wire.serverSink.capacity = 0
+        serverEnd.send(Array("the last answer".utf8), finish: true)
+        #expect(!wire.server.isClosed, "closing now would send close_notify ahead of the tunnel's last bytes")
+        wire.serverSink.capacity = Int.max
+        wire.server.sinkDidDrain()
+        #expect(wire.pump())
+        #expect(String(decoding: clientEnd.received, as: UTF8.self) == "the last answer")
+        #expect(clientEnd.receivedEnd && clientEnd.closed && clientEnd.closeError == nil)
+        #expect(wire.server.isClosed, "the drained connection closes once its last frames went out")
+    }
+
     @Test func keepalivePingsEveryIntervalAndClosesAfterTimeout() throws {
         let clock = ManualClock()
         let wire = try MemoryWire(delegate: TestServerDelegate(), clock: clock)

@@ -137,6 +137,8 @@ public final class HBONEConnection {
         case .sendPing(let payload): session.ping(payload: payload)
         case .timedOut:
             counters.keepaliveTimeouts += 1
+            // A peer that stopped reading leaves no way to send GOAWAY: close at once.
+            if outputBlocked { return fail(.keepaliveTimeout) }
             closeError = .keepaliveTimeout
             session.terminate(code: .noError)
         }
@@ -180,7 +182,10 @@ public final class HBONEConnection {
             fail(e)
             return
         }
-        if !session.isAlive { finish(closeError) }
+        // Frames nghttp2 counts as sent may still wait in the outbox while the sink is full
+        // (the last DATA with END_STREAM, say): the close waits until they went out, else the
+        // transport would send close_notify without them. `sinkDidDrain` flushes again.
+        if !session.isAlive, outbox.isEmpty { finish(closeError) }
     }
 
     func markGoingAway() {
