@@ -1,4 +1,5 @@
 import Testing
+import ZestTestSupport
 import ZestCore
 @testable import ZestPolicy
 
@@ -6,8 +7,8 @@ import ZestCore
 /// semantics (`AuthorizationPolicy.firstMatchingRule`) on random policies and connections.
 @Suite struct CompiledPoliciesTests {
     final class Vocabulary {
-        var rng: SeededGenerator
-        init(rng: SeededGenerator) { self.rng = rng }
+        var rng: SplitMix
+        init(rng: SplitMix) { self.rng = rng }
         let namespaces = ["orders", "shop", "payments", ""]
         let accounts = ["orders-api", "web", "batch"]
         let ips = ["10.0.2.7", "10.0.3.3", "192.168.1.1", "fd00:1::7"]
@@ -82,7 +83,7 @@ import ZestCore
     }
 
     @Test func compiledAndReferenceAgreeOnRandomPolicies() {
-        let v = Vocabulary(rng: SeededGenerator(state: 2026))
+        let v = Vocabulary(rng: SplitMix(seed: 2026))
         var outcomes: [String: Int] = [:]
         for round in 0..<400 {
             var policies: [AuthorizationPolicy] = []

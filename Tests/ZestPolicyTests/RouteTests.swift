@@ -1,4 +1,5 @@
 import Testing
+import ZestTestSupport
 import ZestCore
 @testable import ZestPolicy
 
@@ -88,7 +89,7 @@ let routeCases: [RouteCase] = [
 @Suite struct RouteTests {
     @Test(arguments: routeCases)
     func decision(_ c: RouteCase) {
-        var rng = SeededGenerator(state: 7)
+        var rng = SplitMix(seed: 7)
         let d = RouteMesh.state.route(from: c.source, to: Fx.sock(c.dial), using: &rng)
         #expect(d == c.expected, "\(d)")
     }
@@ -96,7 +97,7 @@ let routeCases: [RouteCase] = [
     @Test func tableHasAtLeastTwentyCases() { #expect(routeCases.count >= 20) }
 
     @Test func endpointChoiceFollowsCapacityAndSkipsZero() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix(seed: 42)
         var picks: [String: Int] = [:]
         for _ in 0..<4000 {
             guard case .hbone(let r) = RouteMesh.state.route(from: RouteMesh.client, to: Fx.sock("10.96.0.27:80"), using: &rng)

@@ -1,4 +1,5 @@
 import Testing
+import ZestTestSupport
 import ZestReactor
 
 final class Recorder: TimerHandler {
@@ -131,18 +132,5 @@ final class Recorder: TimerHandler {
             #expect(wheel.timeUntilNext(now: now) == expected)
         }
         #expect(fired > 100)
-    }
-}
-
-/// A small deterministic generator for the random-operation test.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
