@@ -27,7 +27,7 @@ let package = Package(
         )
     } + [
         // Load generator for scripts/relay-compare.sh: bulk streams through any TCP forwarder.
-        .executableTarget(name: "RelayLoad", dependencies: [.product(name: "ZestReactor", package: "Zest")],
+        .executableTarget(name: "RelayLoad", dependencies: ["LoadConsole", .product(name: "ZestReactor", package: "Zest")],
                           path: "Sources/RelayLoad"),
         // Mesh shapes for the Policy benchmarks, and a self-timing runner of the same (docs/bench/policy.md).
         .target(name: "PolicyBenchFixtures", dependencies: [.product(name: "ZestPolicy", package: "Zest")],
@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "CHeapStats", path: "Sources/CHeapStats"),
         // Native client and backend of Benchmarks/hbone/hbone_bench.py (docs/bench/hbone.md).
         .target(name: "CLoadShims", path: "Sources/CLoadShims"),
-        .executableTarget(name: "HBONELoad", dependencies: ["CLoadShims"], path: "Sources/HBONELoad"),
+        .executableTarget(name: "HBONELoad", dependencies: ["CLoadShims", "LoadConsole"], path: "Sources/HBONELoad"),
+        // fail/say shared by the two load tools.
+        .target(name: "LoadConsole", path: "Sources/LoadConsole"),
         .executableTarget(name: "PolicyBench",
                           dependencies: ["PolicyBenchFixtures", "CHeapStats", .product(name: "ZestPolicy", package: "Zest")],
                           path: "Sources/PolicyBench"),

@@ -1,5 +1,6 @@
 import CLoadShims
 import Glibc
+import LoadConsole
 
 /// One accepted connection of the backend. The first byte picks the mode: "E" echoes every
 /// byte back; "S" checks each byte against SinkPattern, discards and counts, then answers the

@@ -1,4 +1,5 @@
 import Glibc
+import LoadConsole
 
 /// Sends `total` bytes of SinkPattern in sink mode (writes of up to 1 MiB), half-closes, and
 /// checks the backend received exactly those bytes. Prints the seconds from connect to the

@@ -1,4 +1,5 @@
 import Glibc
+import LoadConsole
 
 /// One connect-per-request client: `count` times connect, send "E" and one byte, check the
 /// echoed byte, close. Records each request's time from connect to the echo.

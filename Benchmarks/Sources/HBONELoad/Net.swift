@@ -1,18 +1,5 @@
 import Glibc
-
-/// Writes `HBONELoad: text` to stderr and exits with status 2: every failed check ends here, so
-/// the driving script sees a non-zero exit instead of a figure.
-func fail(_ text: String) -> Never {
-    var line = "HBONELoad: \(text)\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    exit(2)
-}
-
-/// Writes one line to stdout with write(2) (no buffering to flush before exit or while blocked).
-func say(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
-}
+import LoadConsole
 
 /// The text of the current errno (strerror).
 func errnoText() -> String { String(cString: strerror(errno)) }

@@ -8,6 +8,7 @@
 //                                                      until stdin closes, then re-checks them
 // Any failed check prints "HBONELoad: …" to stderr and exits 2.
 import Glibc
+import LoadConsole
 
 let usage = """
     usage: HBONELoad backend HOST PORT | throughput HOST PORT BYTES | pingpong HOST PORT ROUNDS SIZE

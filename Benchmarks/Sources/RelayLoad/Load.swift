@@ -1,4 +1,5 @@
 import Glibc
+import LoadConsole
 import ZestCore
 import ZestReactor
 
@@ -50,17 +51,6 @@ final class StopTimer: TimerHandler {
     let loop: EventLoop
     init(_ loop: EventLoop) { self.loop = loop }
     func timerFired(_ timer: TimerID) { loop.handle.stop() }
-}
-
-func fail(_ text: String) -> Never {
-    var line = "RelayLoad: \(text)\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    exit(2)
-}
-
-func say(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
 }
 
 func option(_ name: String, _ args: [String]) -> String? {
