@@ -90,6 +90,17 @@ public final class EventLoop {
         registeredCount -= 1
     }
 
+    /// Forgets `descriptor` without `epoll_ctl(EPOLL_CTL_DEL)`, saving that call, for a caller
+    /// that closes it at once: closing the last reference to a socket takes it out of every
+    /// epoll set. Only for descriptors never duplicated (`dup`, `fork`, `SCM_RIGHTS`); use
+    /// `deregister` for anything else.
+    public func forgetClosing(_ descriptor: FileDescriptor) {
+        let fd = descriptor.rawValue
+        guard Int(fd) < handlers.count, handlers[Int(fd)] != nil else { return }
+        handlers[Int(fd)] = nil
+        registeredCount -= 1
+    }
+
     /// Whether `run()` has ended (or the loop was never run and is being torn down).
     public var isStopped: Bool { stopped }
 

@@ -10,6 +10,11 @@ enum SocketBIO {
     /// Per-BIO state, reached through `BIO_get_data`.
     struct State {
         var fd: Int32
+        /// Edge-triggered driving (`TLSConnection.skipsReadsWhenDrained`): after a short read
+        /// the socket had nothing more, and until the driver reports it readable again a read
+        /// answers "retry" without asking the kernel.
+        var skipsReadsWhenDrained = false
+        var drained = false
     }
 
     /// The method table (`BIO_meth_new`), made once per process.
@@ -58,14 +63,21 @@ private let socketWrite: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, 
     }
 }
 
-/// `read(2)`; EAGAIN becomes "retry read"; end of stream returns 0 with errno cleared, which
+/// `read(2)`; EAGAIN (or a socket known drained, see `State`) becomes "retry read"; end of stream returns 0 with errno cleared, which
 /// OpenSSL reports as SSL_ERROR_SYSCALL with errno 0 (C-INTEROP §4.1: that is EOF).
 private let socketRead: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = { bio, data, count in
     guard let s = state(bio), let data else { return -1 }
     BIO_clear_flags(bio, BIO_FLAGS_READ | BIO_FLAGS_WRITE | BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY)
+    if s.pointee.drained {
+        BIO_set_flags(bio, BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY)
+        return -1
+    }
     while true {
         let n = read(s.pointee.fd, data, Int(count))
-        if n > 0 { return Int32(n) }
+        if n > 0 {
+            if s.pointee.skipsReadsWhenDrained && n < Int(count) { s.pointee.drained = true }
+            return Int32(n)
+        }
         if n == 0 { errno = 0; return 0 }
         if errno == EINTR { continue }
         if errno == EAGAIN || errno == EWOULDBLOCK { BIO_set_flags(bio, BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY) }

@@ -103,6 +103,22 @@ public final class TLSConnection {
         return try progress(after: r)
     }
 
+    /// For a driver on edge-triggered epoll: once a socket read returns less than it asked
+    /// for, the kernel had nothing more, so further reads answer `.wantRead` without the
+    /// `read(2)` that would only say EAGAIN, until `socketBecameReadable()`. The driver must
+    /// call that on every readiness event that reports input, hang-up or error. Off by default
+    /// (a driver that polls and then reads would otherwise wait for nothing).
+    public var skipsReadsWhenDrained: Bool {
+        get { bioState.pointee.skipsReadsWhenDrained }
+        set {
+            bioState.pointee.skipsReadsWhenDrained = newValue
+            if !newValue { bioState.pointee.drained = false }
+        }
+    }
+
+    /// The socket reported input (or hang-up, or an error): the next read asks the kernel again.
+    public func socketBecameReadable() { bioState.pointee.drained = false }
+
     /// Bytes OpenSSL has decrypted but not yet handed out (`SSL_pending`). With read-ahead whole
     /// records may also wait, still encrypted, in OpenSSL's read buffer: read until `.wantRead`.
     public var bufferedPlaintext: Int { Int(SSL_pending(ssl)) }

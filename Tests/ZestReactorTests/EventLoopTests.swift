@@ -72,6 +72,48 @@ final class Flag: Sendable {
         #expect(try client.read(into: &byte, count: 1) == .processed(0))
     }
 
+    /// `forgetClosing` skips EPOLL_CTL_DEL: the close takes the socket out of epoll. The handler
+    /// is gone at once, and the descriptor number, reused by another socket, serves a new handler
+    /// without events meant for the old one.
+    @Test func aForgottenClosedDescriptorNumberServesItsNextSocketOnly() throws {
+        final class StopOnEvent: EventHandler {
+            let loop: EventLoop
+            var events = 0
+            init(_ loop: EventLoop) { self.loop = loop }
+            func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
+                self.events += 1
+                loop.handle.stop()
+            }
+            func loopStopping() {}
+        }
+        let listener = try ListeningSocket(listeningOn: SocketAddress("127.0.0.1:0")!)
+        let firstClient = try Socket.connectBlocking(to: listener.localAddress())
+        let first = try acceptOne(listener)
+        let loop = try EventLoop(bufferPool: .init(slotCount: 1, payloadCapacity: 64))
+        let fd = first.descriptor!
+        let old = CountingHandler(first)
+        try loop.register(fd, old)
+        loop.forgetClosing(fd)
+        #expect(loop.registeredCount == 0)
+        first.close()
+        let bytes: [UInt8] = [1, 2, 3, 9]
+        _ = try? firstClient.write(from: bytes, count: 3)
+
+        let secondClient = try Socket.connectBlocking(to: listener.localAddress())
+        let second = try acceptOne(listener)
+        #expect(dup2(second.descriptor!.rawValue, fd.rawValue) == fd.rawValue)
+        second.close()
+        let reused = Socket(owning: fd)
+        defer { reused.close() }
+        let next = StopOnEvent(loop)
+        try loop.register(fd, next)
+        #expect(try secondClient.write(from: bytes, count: 1) == .processed(1))
+        loop.run()
+        #expect(next.events >= 1)
+        #expect(old.events == 0)
+        withExtendedLifetime((firstClient, secondClient)) {}
+    }
+
     @Test func registeringAfterStopFails() throws {
         let loop = try EventLoop(bufferPool: .init(slotCount: 1, payloadCapacity: 64))
         loop.handle.stop()

@@ -47,6 +47,37 @@ import ZestCore
         #expect(received == payload)
     }
 
+    /// Edge-triggered driving: after a short read the connection does not ask the kernel again
+    /// (the call would only say EAGAIN) until the driver reports input. Input that arrives in
+    /// between waits in the socket, and comes out, whole, once the event is reported.
+    @Test func aDrainedSocketIsNotReadAgainUntilReportedReadable() throws {
+        let (client, server, sockets) = try pair(readAhead: 256 << 10)
+        defer { withExtendedLifetime(sockets) {} }
+        server.skipsReadsWhenDrained = true
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        #expect(writeAll(client, [1, 2, 3]))
+        waitFor(.wantRead, on: server.fd, ms: 1000)
+        server.socketBecameReadable()
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == .done(3))
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == .wantRead)
+
+        #expect(writeAll(client, [4, 5]))
+        waitFor(.wantRead, on: server.fd, ms: 1000)
+        #expect(kernelHasInput(server.fd))
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == .wantRead,
+                "a drained socket must not be read before the driver reports it readable")
+        #expect(kernelHasInput(server.fd))
+        server.socketBecameReadable()
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == .done(2))
+        #expect(buffer[0..<2] == [4, 5])
+
+        // Off again (the default), every read asks the kernel.
+        server.skipsReadsWhenDrained = false
+        #expect(writeAll(client, [6]))
+        waitFor(.wantRead, on: server.fd, ms: 1000)
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == .done(1))
+    }
+
     /// Without read-ahead OpenSSL reads one record at a time: the socket still holds the rest.
     @Test func withoutReadAheadTheSocketKeepsTheUnreadRecords() throws {
         let (client, server, sockets) = try pair(readAhead: 0)

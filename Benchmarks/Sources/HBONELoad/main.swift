@@ -6,6 +6,7 @@
 //   HBONELoad connect HOST PORT COUNT [--concurrency N]  -> conn_per_s p50_us p99_us
 //   HBONELoad hold HOST PORT COUNT                   -> "held"; keeps COUNT echo connections
 //                                                      until stdin closes, then re-checks them
+//   HBONELoad relay HOST PORT TARGET_HOST TARGET_PORT  minimal plain TCP relay (the floor of a proxy hop)
 // Any failed check prints "HBONELoad: …" to stderr and exits 2.
 import Glibc
 import LoadConsole
@@ -13,6 +14,7 @@ import LoadConsole
 let usage = """
     usage: HBONELoad backend HOST PORT | throughput HOST PORT BYTES | pingpong HOST PORT ROUNDS SIZE
            | connect HOST PORT COUNT [--concurrency N] | hold HOST PORT COUNT
+           | relay HOST PORT TARGET_HOST TARGET_PORT
     """
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -38,6 +40,9 @@ case "connect":
     runConnects(endpoint, count: number(3), concurrency: concurrency)
 case "hold":
     runHold(endpoint, count: number(3))
+case "relay":
+    guard arguments.count == 5 else { fail(usage) }
+    Relay(listenOn: endpoint, forwardTo: Endpoint(host: arguments[3], port: arguments[4])).run()
 default:
     fail(usage)
 }

@@ -48,6 +48,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
         self.tls = tls
         self.makeConnection = makeConnection
         state = connected ? .handshaking : .connecting
+        tls.skipsReadsWhenDrained = true
         try loop.register(fd, self)
         if !connected { connectTimer = loop.schedule(after: Self.connectTimeout, self) }
     }
@@ -55,6 +56,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
     var connection: HBONEConnection? { h2 }
 
     func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
+        if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { tls.socketBecameReadable() }
         switch state {
         case .closed:
             return
@@ -278,7 +280,7 @@ final class HBONETransport: EventHandler, TimerHandler, BufferWaiter, HBONEByteS
             flushQueue()
             _ = try? tls.shutdown()
         }
-        loop.deregister(fd)
+        loop.forgetClosing(fd)
         socket.close()
         onClose?(self, error)
         onReady = nil

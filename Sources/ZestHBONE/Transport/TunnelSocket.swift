@@ -189,7 +189,7 @@ final class TunnelSocket: EventHandler, TimerHandler, HBONETunnelHandler {
         if let connectTimer { loop.cancel(connectTimer) }
         connectTimer = nil
         if let s = slot { loop.bufferPool.release(s); slot = nil }
-        loop.deregister(fd)
+        loop.forgetClosing(fd)
         if reset { socket.closeWithReset() } else { socket.close() }
         if let t = tunnel, t.state != .closed { t.reset(.cancel) }
         tunnel = nil

@@ -230,8 +230,9 @@ final class RelayConnection: EventHandler, TimerHandler, BufferWaiter {
         state = .closed
         if let t = timer { loop.cancel(t) }
         timer = nil
-        loop.deregister(clientFD)
-        loop.deregister(upstreamFD)
+        // Both sockets are closed right after, which takes them out of epoll.
+        loop.forgetClosing(clientFD)
+        loop.forgetClosing(upstreamFD)
         toUpstream.release(loop.bufferPool)
         toClient.release(loop.bufferPool)
         reportBytes()
