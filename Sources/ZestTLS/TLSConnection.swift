@@ -80,8 +80,11 @@ public final class TLSConnection {
     }
 
     /// Decrypts into `buffer` (`SSL_read_ex`): plaintext lands straight in the caller's memory.
+    /// With `skipsReadsWhenDrained`, a drained socket and nothing buffered in OpenSSL answer
+    /// `.wantRead` without entering `SSL_read_ex` at all.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> TLSProgress {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        if bioState.pointee.drained && isHandshakeComplete && SSL_has_pending(ssl) == 0 { return .wantRead }
         var n = 0
         if SSL_read_ex(ssl, base, buffer.count, &n) == 1 { return .done(n) }
         return try progress(after: 0)
