@@ -98,4 +98,27 @@ struct PodTrafficIPv6Tests {
         }
         #expect(proxiesB.counters().inboundPlaintextAccepted == 2)
     }
+
+    /// The node agent enrolls a pod with the addresses the mesh knows at that moment: none when
+    /// the workload is not listed yet, or only its IPv4 one. Capture covers both families
+    /// regardless, so the proxies must listen on both too.
+    @Test func podsEnrolledWithoutTheirIPv6AddressStillTunnelIPv6() throws {
+        let t = try MeshTopology("un", families: .dualStack)
+        defer { t.destroy() }
+        try t.startApp(in: t.podB)
+        var describedA = t.podDescriptionA, describedB = t.podDescriptionB
+        describedA.addresses = [MeshFamilies.aIPv4]
+        describedB.addresses = []
+        let proxiesB = try t.enroll(describedB, t.bHandle)
+        let proxiesA = try t.enroll(describedA, t.aHandle)
+        defer { proxiesA.stop(); proxiesB.stop() }
+
+        for (to, from) in [(MeshFamilies.bIPv6, MeshFamilies.aIPv6), (MeshFamilies.bIPv4, MeshFamilies.aIPv4)] {
+            let client = try t.connect(from: t.aHandle, to: SocketAddress(ip: to, port: MeshTopology.appPort))
+            #expect(try EchoApp.greeting(client).peer == "\(from)")
+            let echoed = try EchoApp.echo(client, payload: EchoApp.payload(count: 65536, marker: "unlisted"))
+            #expect(echoed.echoed == echoed.sent)
+        }
+        #expect(proxiesA.counters().outboundHBONE == 2 && proxiesB.counters().inboundTunnelsOpened == 2)
+    }
 }
