@@ -121,4 +121,37 @@ struct PodTrafficIPv6Tests {
         }
         #expect(proxiesA.counters().outboundHBONE == 2 && proxiesB.counters().inboundTunnelsOpened == 2)
     }
+
+    /// A dual-stack Service: each VIP leads to the endpoint's address of the same family,
+    /// tunnelled with that family's `:authority`.
+    @Test func aDualStackServiceVIPReachesTheEndpointInTheFamilyDialled() throws {
+        let t = try MeshTopology("sv", families: .dualStack)
+        defer { t.destroy() }
+        try t.startApp(in: t.podB)
+        let key = NamespacedHostname(namespace: "ns-b", hostname: "svc-b.ns-b.svc.cluster.local")
+        var workloadB = t.workloadB
+        workloadB.services = [key: [80: 8080]]
+        let vip4 = IPAddress("10.96.0.10")!, vip6 = IPAddress("fd96::10")!
+        let service = Service(name: "svc-b", namespace: "ns-b", hostname: key.hostname,
+                              vips: [NetworkAddress(ip: vip4), NetworkAddress(ip: vip6)], ports: [80: 8080], ipFamilies: .dual)
+        t.mesh.publish(MeshState(workloads: [t.workloadA, workloadB], services: [service]))
+        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
+        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        defer { proxiesA.stop(); proxiesB.stop() }
+
+        for (vip, from) in [(vip6, MeshFamilies.aIPv6), (vip4, MeshFamilies.aIPv4)] {
+            let client = try t.connect(from: t.aHandle, to: SocketAddress(ip: vip, port: 80))
+            #expect(try EchoApp.greeting(client).peer == "\(from)", "the VIP \(vip) led to the same family")
+            let echoed = try EchoApp.echo(client, payload: EchoApp.payload(count: 65536, marker: "service"))
+            #expect(echoed.echoed == echoed.sent)
+        }
+        #expect(proxiesA.counters().outboundHBONE == 2 && proxiesB.counters().inboundTunnelsOpened == 2)
+        let log = t.logText()
+        #expect(log.contains("dst.hbone_addr=[fd60:2::2]:8080") && log.contains("dst.hbone_addr=10.60.2.2:8080"))
+        let bothCounted = waitUntil(timeout: .seconds(5)) {
+            t.metrics.totals().filter { $0.key.reporter == .destination && $0.key.destinationService == key.hostname }
+                .values.reduce(0) { $0 + $1.closed } == 2
+        }
+        #expect(bothCounted, "both families count for the Service at the destination")
+    }
 }
