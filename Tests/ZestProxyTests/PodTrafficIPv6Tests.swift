@@ -154,4 +154,23 @@ struct PodTrafficIPv6Tests {
         }
         #expect(bothCounted, "both families count for the Service at the destination")
     }
+
+    /// Where the kernel has no IPv6 at all, the `[::]` listeners cannot exist: the proxies
+    /// fall back to `0.0.0.0` and IPv4 works as before.
+    @Test func podsInANamespaceWithoutIPv6ListenOnIPv4Only() throws {
+        let t = try MeshTopology("n6", families: .ipv4)
+        defer { t.destroy() }
+        try t.startApp(in: t.podB)
+        let networkB = IPv4OnlyPodNetwork(base: NetnsPodNetwork(thread: t.thread, namespace: t.bHandle))
+        let networkA = IPv4OnlyPodNetwork(base: NetnsPodNetwork(thread: t.thread, namespace: t.aHandle))
+        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle, network: networkB)
+        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle, network: networkA)
+        defer { proxiesA.stop(); proxiesB.stop() }
+
+        let client = try t.connect(from: t.aHandle, to: SocketAddress(ip: MeshFamilies.bIPv4, port: MeshTopology.appPort))
+        #expect(try EchoApp.greeting(client).peer == "\(MeshFamilies.aIPv4)")
+        #expect(proxiesA.counters().outboundHBONE == 1 && proxiesB.counters().inboundTunnelsOpened == 1)
+        let listeners = try t.podA.exec(["ss", "-Hltn", "sport = :15001"])
+        #expect(listeners.contains("0.0.0.0:15001") && !listeners.contains("[::]"))
+    }
 }

@@ -126,11 +126,12 @@ final class MeshTopology {
         PodDescription(uid: workloadB.uid, name: "pod-b", namespace: "ns-b", serviceAccount: "sa-b", addresses: workloadB.addresses)
     }
 
-    /// Enrolls a pod as the node agent does: capture rules in its namespace, then its proxies.
-    func enroll(_ pod: PodDescription, _ handle: NetNamespace) throws -> PodProxySet {
+    /// Enrolls a pod as the node agent does: capture rules in its namespace, then its proxies
+    /// (making their sockets through `network`, by default `NetnsPodNetwork` in `handle`).
+    func enroll(_ pod: PodDescription, _ handle: NetNamespace, network: (any PodNetwork)? = nil) throws -> PodProxySet {
         try capture.install(in: handle)
         return try PodProxySet(PodProxySet.Configuration(
-            pod: pod, network: NetnsPodNetwork(thread: thread, namespace: handle), mesh: mesh,
+            pod: pod, network: network ?? NetnsPodNetwork(thread: thread, namespace: handle), mesh: mesh,
             certificates: certificates, metrics: metrics, logger: logger), workers: workers)
     }
 
