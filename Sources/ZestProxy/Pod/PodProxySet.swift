@@ -10,7 +10,8 @@ import ZestTLS
 import ZestTelemetry
 
 /// The proxies of one enrolled pod, on the node's shared worker group: on every worker, one
-/// `SO_REUSEPORT` listener per port opened inside the pod's network namespace —
+/// `SO_REUSEPORT` listener per port opened inside the pod's network namespace on `[::]` (both
+/// families) —
 /// 15001 (outbound), 15006 (inbound plaintext), 15008 (inbound HBONE with the pod's
 /// certificate) — and one outbound HBONE pool presenting the pod's identity.
 ///
