@@ -26,19 +26,9 @@ struct WaypointTests {
         let appB = SocketAddress(ip: MeshTopology.bIP, port: MeshTopology.appPort)
 
         let waypointID = try SpiffeID(trustDomain: "cluster.local", namespace: "ns-b", serviceAccount: "waypoint")
-        let files = try WaypointEnvoy.writeFiles(t.certificates.certificate(for: waypointID), to: t.stateDirectoryPath)
-        let configPath = t.stateDirectoryPath + "/waypoint.yaml"
-        try WaypointEnvoy.config(listen: "\(waypointIP)", files: files, trustDomain: "cluster.local", destination: appB,
-                                 destinationIdentity: try t.podDescriptionB.identity())
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
-        let envoy = try NamespacedProcess(in: w, [WaypointEnvoy.binary, "-c", configPath, "--disable-hot-restart",
-                                                  "--base-id", String(Int.random(in: 1000...60000)), "--concurrency", "1",
-                                                  "-l", "warning"], log: t.stateDirectoryPath + "/envoy.log")
+        let envoy = try WaypointEnvoy.start(in: w, of: t, identity: waypointID, listen: waypointIP, destination: appB,
+                                            destinationIdentity: try t.podDescriptionB.identity())
         defer { envoy.stop() }
-        let listening = waitUntil(timeout: .seconds(20), poll: .milliseconds(50)) {
-            !((try? w.exec(["ss", "-Hltn", "sport = :15008"])) ?? "").isEmpty
-        }
-        try #require(listening, "Envoy did not listen: \(envoy.output)")
         try t.startApp(in: t.podB)
 
         let serviceKey = NamespacedHostname(namespace: "ns-b", hostname: "svc-b.ns-b.svc.cluster.local")
