@@ -173,4 +173,28 @@ struct PodTrafficIPv6Tests {
         let listeners = try t.podA.exec(["ss", "-Hltn", "sport = :15001"])
         #expect(listeners.contains("0.0.0.0:15001") && !listeners.contains("[::]"))
     }
+
+    /// IPv4 pods whose IPv6 is switched off (`disable_ipv6=1`, as container runtimes often
+    /// leave them) are enrolled, and the dual-stack listeners take their IPv4 traffic.
+    @Test func ipv4PodsWithIPv6SwitchedOffAreEnrolledAndTunnelled() throws {
+        let t = try MeshTopology("d6", families: .ipv4)
+        defer { t.destroy() }
+        for pod in [t.podA, t.podB] {
+            try pod.exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        }
+        try t.startApp(in: t.podB)
+        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
+        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        defer { proxiesA.stop(); proxiesB.stop() }
+
+        let appB = SocketAddress(ip: MeshFamilies.bIPv4, port: MeshTopology.appPort)
+        let client = try t.connect(from: t.aHandle, to: appB)
+        #expect(try EchoApp.greeting(client).peer == "\(MeshFamilies.aIPv4)")
+        let echoed = try EchoApp.echo(client, payload: EchoApp.payload(count: 65536, marker: "no-ipv6"))
+        #expect(echoed.echoed == echoed.sent)
+        let plain = try t.connect(from: t.nodeHandle, to: appB)
+        #expect(try EchoApp.greeting(plain).peer == "\(MeshFamilies.nodeIPv4TowardsB)")
+        #expect(proxiesA.counters().outboundHBONE == 1 && proxiesB.counters().inboundTunnelsOpened == 1)
+        #expect(proxiesB.counters().inboundPlaintextAccepted == 1)
+    }
 }
