@@ -10,23 +10,41 @@ public enum IPAddress: Hashable, Sendable, Comparable {
 
     /// Parses dotted IPv4 or textual IPv6 (no brackets, no zone). Returns nil on anything else.
     public init?(_ text: some StringProtocol) {
-        let s = String(text)
-        guard !s.isEmpty, s.utf8.count < 64 else { return nil }
-        if s.contains(":") {
-            var raw = in6_addr()
-            guard inet_pton(AF_INET6, s, &raw) == 1 else { return nil }
-            self.init(in6: raw)
-        } else {
-            var raw = in_addr()
-            guard inet_pton(AF_INET, s, &raw) == 1 else { return nil }
-            self = .v4(UInt32(bigEndian: raw.s_addr))
+        var parsed: IPAddress?
+        if text.utf8.withContiguousStorageIfAvailable({ parsed = IPAddress(utf8: UnsafeRawBufferPointer($0)) }) == nil {
+            parsed = Array(text.utf8).withUnsafeBytes { IPAddress(utf8: $0) }
         }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    /// Parses the UTF-8 text in `text` (`inet_pton`, from a NUL-terminated copy on the stack).
+    /// A NUL inside the text is refused rather than read as its end.
+    public init?(utf8 text: UnsafeRawBufferPointer) {
+        guard !text.isEmpty, text.count < 64, !text.contains(0) else { return nil }
+        let isV6 = text.contains(UInt8(ascii: ":"))
+        let parsed: IPAddress? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let c = buffer.baseAddress!
+            UnsafeMutableRawPointer(c).copyMemory(from: text.baseAddress!, byteCount: text.count)
+            c[text.count] = 0
+            if isV6 {
+                var raw = in6_addr()
+                return inet_pton(AF_INET6, c, &raw) == 1 ? IPAddress(in6: raw) : nil
+            }
+            var raw = in_addr()
+            return inet_pton(AF_INET, c, &raw) == 1 ? .v4(UInt32(bigEndian: raw.s_addr)) : nil
+        }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     public init(in6 raw: in6_addr) {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        withUnsafeBytes(of: raw) { src in bytes.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
-        self.init(bytes16: bytes)
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        withUnsafeBytes(of: raw) { b in
+            for i in 0..<8 { hi = hi << 8 | UInt64(b[i]) }
+            for i in 8..<16 { lo = lo << 8 | UInt64(b[i]) }
+        }
+        self = .v6(high: hi, low: lo)
     }
 
     /// Builds an IPv6 address from 16 network-order bytes.
@@ -90,18 +108,35 @@ public enum IPAddress: Hashable, Sendable, Comparable {
 }
 
 extension IPAddress: CustomStringConvertible {
+    /// Dotted decimal for IPv4 (written here: glibc's `inet_ntop` goes through `sprintf`),
+    /// `inet_ntop`'s RFC 5952 form for IPv6.
     public var description: String {
-        var out = [CChar](repeating: 0, count: 64)
         switch self {
         case .v4(let a):
-            var raw = in_addr(s_addr: a.bigEndian)
-            _ = inet_ntop(AF_INET, &raw, &out, socklen_t(out.count))
-        case .v6:
+            return String(unsafeUninitializedCapacity: 15) { out in
+                var n = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let octet = Int(a >> UInt32(shift) & 0xff)
+                    if shift != 24 { out[n] = UInt8(ascii: "."); n += 1 }
+                    if octet >= 100 { out[n] = UInt8(48 + octet / 100); n += 1 }
+                    if octet >= 10 { out[n] = UInt8(48 + octet / 10 % 10); n += 1 }
+                    out[n] = UInt8(48 + octet % 10)
+                    n += 1
+                }
+                return n
+            }
+        case .v6(let hi, let lo):
             var raw = in6_addr()
-            let b = bytes
-            withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: b) }
-            _ = inet_ntop(AF_INET6, &raw, &out, socklen_t(out.count))
+            withUnsafeMutableBytes(of: &raw) { b in
+                for i in 0..<8 {
+                    b[i] = UInt8(truncatingIfNeeded: hi >> (56 - 8 * UInt64(i)))
+                    b[8 + i] = UInt8(truncatingIfNeeded: lo >> (56 - 8 * UInt64(i)))
+                }
+            }
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { out in
+                _ = inet_ntop(AF_INET6, &raw, out.baseAddress!, 64)
+                return String(cString: out.baseAddress!)
+            }
         }
-        return out.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }

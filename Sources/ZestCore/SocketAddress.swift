@@ -11,24 +11,39 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `IPv4:port` or `[IPv6]:port`. A bare IPv6 address without brackets is refused,
     /// because its last group could be read as a port.
     public init?(_ text: some StringProtocol) {
-        let s = String(text)
-        let hostPart: Substring
-        let portPart: Substring
-        if s.hasPrefix("[") {
-            guard let close = s.firstIndex(of: "]") else { return nil }
-            hostPart = s[s.index(after: s.startIndex)..<close]
-            let rest = s[s.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portPart = rest.dropFirst()
-            guard hostPart.contains(":") else { return nil }
-        } else {
-            guard let colon = s.lastIndex(of: ":"), !s[..<colon].contains(":") else { return nil }
-            hostPart = s[..<colon]
-            portPart = s[s.index(after: colon)...]
+        var parsed: SocketAddress?
+        if text.utf8.withContiguousStorageIfAvailable({ parsed = SocketAddress(utf8: UnsafeRawBufferPointer($0)) }) == nil {
+            parsed = Array(text.utf8).withUnsafeBytes { SocketAddress(utf8: $0) }
         }
-        guard !portPart.isEmpty, portPart.count <= 5, portPart.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let port = UInt16(portPart), let ip = IPAddress(hostPart) else { return nil }
-        self.init(ip: ip, port: port)
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    /// Parses the UTF-8 bytes of `IPv4:port` or `[IPv6]:port` (an HBONE `:authority`, once per
+    /// tunnel: bytes, not Characters).
+    public init?(utf8 text: UnsafeRawBufferPointer) {
+        let colon = UInt8(ascii: ":")
+        let host: UnsafeRawBufferPointer.SubSequence
+        let port: UnsafeRawBufferPointer.SubSequence
+        if text.first == UInt8(ascii: "[") {
+            guard let close = text.firstIndex(of: UInt8(ascii: "]")), close + 1 < text.count, text[close + 1] == colon
+            else { return nil }
+            host = text[1..<close]
+            port = text[(close + 2)...]
+            guard host.contains(colon) else { return nil }
+        } else {
+            guard let c = text.lastIndex(of: colon), !text[..<c].contains(colon) else { return nil }
+            host = text[..<c]
+            port = text[(c + 1)...]
+        }
+        guard !port.isEmpty, port.count <= 5 else { return nil }
+        var value = 0
+        for digit in port {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        guard value <= Int(UInt16.max), let ip = IPAddress(utf8: UnsafeRawBufferPointer(rebasing: host)) else { return nil }
+        self.init(ip: ip, port: UInt16(value))
     }
 
     public var description: String {

@@ -27,6 +27,9 @@ public final class TimerWheel {
 
     public let tickNanoseconds: UInt64
     private var slots: [Int32]
+    /// One bit per slot, set while the slot holds a timer: finding the next occupied slot
+    /// reads a few words instead of every slot.
+    private var occupied: [UInt64]
     private var entries: [Entry] = []
     private var freeHead: Int32 = -1
     /// The last tick whose slot has been processed.
@@ -42,6 +45,7 @@ public final class TimerWheel {
         let (s, a) = tick.components
         tickNanoseconds = max(1, UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000))
         slots = Array(repeating: -1, count: max(1, slotCount))
+        occupied = Array(repeating: 0, count: (max(1, slotCount) + 63) / 64)
         currentTick = now / tickNanoseconds
         fired.reserveCapacity(64)
     }
@@ -66,6 +70,7 @@ public final class TimerWheel {
         entries[Int(index)].next = slots[Int(slot)]
         if slots[Int(slot)] >= 0 { entries[Int(slots[Int(slot)])].prev = index }
         slots[Int(slot)] = index
+        occupied[Int(slot) >> 6] |= 1 << UInt64(slot & 63)
         count += 1
         if let known = nextTick {
             // The tick at which a scan from `currentTick` reaches this slot (timers more than a
@@ -94,6 +99,7 @@ public final class TimerWheel {
         let e = entries[Int(index)]
         if let known = nextTick, Int32(known % UInt64(slots.count)) == e.slot { nextTick = nil }
         if e.prev >= 0 { entries[Int(e.prev)].next = e.next } else { slots[Int(e.slot)] = e.next }
+        if slots[Int(e.slot)] < 0 { occupied[Int(e.slot) >> 6] &= ~(1 << UInt64(e.slot & 63)) }
         if e.next >= 0 { entries[Int(e.next)].prev = e.prev }
         entries[Int(index)].handler = nil
         entries[Int(index)].slot = -1
@@ -151,14 +157,25 @@ public final class TimerWheel {
         return start > now ? start - now : 0
     }
 
-    /// Scans one rotation from `currentTick` for the first slot holding a timer.
+    /// The first tick after `currentTick` whose slot holds a timer, within one rotation,
+    /// found in the occupancy bitmap.
     private func firstOccupiedTick() -> UInt64? {
         let n = slots.count
-        var index = Int((currentTick + 1) % UInt64(n))
-        for step in 1...n {
-            if slots[index] >= 0 { return currentTick + UInt64(step) }
-            index += 1
-            if index == n { index = 0 }
+        let start = Int((currentTick + 1) % UInt64(n))
+        guard let slot = firstOccupiedSlot(from: start, to: n) ?? firstOccupiedSlot(from: 0, to: start) else { return nil }
+        return currentTick + 1 + UInt64((slot - start + n) % n)
+    }
+
+    /// The lowest occupied slot in `from..<to`, if any.
+    private func firstOccupiedSlot(from: Int, to: Int) -> Int? {
+        var slot = from
+        while slot < to {
+            let word = occupied[slot >> 6] >> UInt64(slot & 63)
+            if word != 0 {
+                let found = slot + word.trailingZeroBitCount
+                return found < to ? found : nil
+            }
+            slot = (slot | 63) + 1
         }
         return nil
     }

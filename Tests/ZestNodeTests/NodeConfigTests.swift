@@ -20,6 +20,17 @@ import ZestCore
         #expect(c.readinessAddress == SocketAddress("[::]:15021"))
     }
 
+    /// Busy polling is off unless asked for, takes a duration up to 10 ms, and reads back as set.
+    @Test func busyPollIsOffByDefaultAndBounded() throws {
+        #expect(try NodeConfig.load(environment: [:]).busyPoll == .zero)
+        let on = try NodeConfig.load(environment: ["ZEST_BUSY_POLL": "50us"])
+        #expect(on.busyPoll == .microseconds(50))
+        #expect(on.origins["ZEST_BUSY_POLL"] == "env")
+        #expect(NodeConfig.settings.first { $0.key == "ZEST_BUSY_POLL" }?.render(on) == "50us")
+        #expect(throws: NodeConfigError.self) { try NodeConfig.load(environment: ["ZEST_BUSY_POLL": "1s"]) }
+        #expect(throws: NodeConfigError.self) { try NodeConfig.load(environment: ["ZEST_BUSY_POLL": "fast"]) }
+    }
+
     @Test func environmentUsesZtunnelNames() throws {
         let c = try NodeConfig.load(environment: [
             "TRUST_DOMAIN": "example.org", "CLUSTER_ID": "east", "INPOD_UDS": "/run/z.sock",

@@ -140,7 +140,7 @@ import ZestTestSupport
     @Test(arguments: CopyMode.allCases)
     func clientResetReachesUpstreamAsReset(mode: CopyMode) throws {
         let pair = try RelayedPair(mode: mode)
-        let (relay, client, server) = (pair.relay, pair.client, pair.server)
+        let (client, server) = (pair.client, pair.server)
         try send(server, [4, 5])
         #expect(try readUpTo(client, 2) == [4, 5])
         client.closeWithReset()

@@ -99,9 +99,11 @@ final class Recorder: TimerHandler {
     /// The wheel remembers its first occupied slot instead of scanning on every wake-up; through
     /// random schedules, cancels, firings and advances its answer stays exactly the start of the
     /// earliest timer's tick, and every timer fires once, on time.
-    @Test func cachedNextDeadlineStaysExactThroughRandomOperations() {
+    /// Slot counts of one, several and a partial bitmap word; deadlines within one rotation.
+    @Test(arguments: [(64, 60), (200, 190), (130, 129)])
+    func cachedNextDeadlineStaysExactThroughRandomOperations(slotCount: Int, span: UInt64) {
         let tick = ms
-        let wheel = TimerWheel(tick: .milliseconds(1), slotCount: 64, now: 0)
+        let wheel = TimerWheel(tick: .milliseconds(1), slotCount: slotCount, now: 0)
         let r = Recorder()
         var live: [TimerID: UInt64] = [:]   // id -> tick it is due in
         var rng = SplitMix(seed: 42)
@@ -115,7 +117,7 @@ final class Recorder: TimerHandler {
         for _ in 0..<5_000 {
             switch rng.next() % 4 {
             case 0, 1:
-                let deadline = now + rng.next() % (60 * tick)
+                let deadline = now + rng.next() % (span * tick)
                 let due = max((deadline + tick - 1) / tick, now / tick + 1)
                 live[wheel.schedule(at: deadline, r)] = due
             case 2:

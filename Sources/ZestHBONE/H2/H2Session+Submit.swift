@@ -52,6 +52,12 @@ extension H2Session {
     }
 
     private static func copy(_ s: String, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        if let n = s.utf8.withContiguousStorageIfAvailable({ src -> Int in
+            if let base = src.baseAddress { p.update(from: base, count: src.count) }
+            return src.count
+        }) {
+            return n
+        }
         var n = 0
         for b in s.utf8 { p[n] = b; n += 1 }
         return n

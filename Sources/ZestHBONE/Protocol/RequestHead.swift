@@ -49,24 +49,38 @@ struct RequestHead {
 
     var forwardedHostValue: String? { forwardedParameter("host") }
 
-    private func forwardedParameter(_ key: String) -> String? {
-        guard let forwarded else { return nil }
-        for element in forwarded.split(separator: ";") {
-            let pair = element.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingSpaces.lowercased() == key else { continue }
-            var v = pair[1].trimmingSpaces
-            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = v.dropFirst().dropLast() }
-            return String(v)
+    /// The value of parameter `key` (lowercase ASCII) in `forwarded` (RFC 7239: `;`-separated
+    /// `name=value` pairs, names case-insensitive, values optionally quoted), scanning bytes.
+    private func forwardedParameter(_ key: StaticString) -> String? {
+        guard var forwarded else { return nil }
+        return forwarded.withUTF8 { text -> String? in
+            var start = 0
+            while start < text.count {
+                let end = text[start...].firstIndex(of: UInt8(ascii: ";")) ?? text.count
+                defer { start = end + 1 }
+                guard let eq = text[start..<end].firstIndex(of: UInt8(ascii: "=")), eq > start, eq + 1 < end,
+                      Self.equalsIgnoringASCIICase(Self.trimmingSpaces(text[start..<eq]), key) else { continue }
+                var value = Self.trimmingSpaces(text[(eq + 1)..<end])
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                    value = value.dropFirst().dropLast()
+                }
+                return String(decoding: value, as: UTF8.self)
+            }
+            return nil
         }
-        return nil
     }
-}
 
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
+    private static func trimmingSpaces(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        var s = s
+        while s.first == UInt8(ascii: " ") { s = s.dropFirst() }
+        while s.last == UInt8(ascii: " ") { s = s.dropLast() }
         return s
+    }
+
+    private static func equalsIgnoringASCIICase(_ s: Slice<UnsafeBufferPointer<UInt8>>, _ key: StaticString) -> Bool {
+        guard s.count == key.utf8CodeUnitCount else { return false }
+        return key.withUTF8Buffer { k in
+            zip(s, k).allSatisfy { a, b in (a >= 65 && a <= 90 ? a + 32 : a) == b }
+        }
     }
 }

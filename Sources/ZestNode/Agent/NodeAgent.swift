@@ -52,7 +52,9 @@ public final class NodeAgent: Sendable {
         let mesh = store?.cell ?? MeshStateCell()
         let workerCount = config.workers.resolve(cpus: CPUCount.defaultWorkerCount())
         let bufferPools = metrics.bufferPools
+        let busyPoll = config.busyPoll
         let workers = try WorkerGroup(workers: workerCount) { loop in
+            loop.busyPoll = busyPoll
             BufferPoolSampler.start(on: loop, metrics: bufferPools)
         }
         let netns = try NetnsThread()

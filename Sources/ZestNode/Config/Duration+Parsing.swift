@@ -17,16 +17,17 @@ func parseDuration(_ text: String) -> Duration? {
         total += value * scale
     }
     guard total.isFinite, total < 1e12 else { return nil }
-    return .nanoseconds(Int64(total * 1e9))
+    return .nanoseconds(Int64((total * 1e9).rounded()))
 }
 
 extension Duration {
-    /// `5s`, `1.5s`, `250ms`: a compact form for logs and config dumps.
+    /// `5s`, `250ms`, `50us`: a compact form for logs and config dumps (whole microseconds).
     var compactDescription: String {
         let (s, atto) = components
-        let ms = s * 1000 + atto / 1_000_000_000_000_000
-        if ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
+        let us = s * 1_000_000 + atto / 1_000_000_000_000
+        if us % 1_000_000 == 0 { return "\(us / 1_000_000)s" }
+        if us % 1000 == 0 { return "\(us / 1000)ms" }
+        return "\(us)us"
     }
 }
 

@@ -15,9 +15,10 @@ final class RelayWorker {
     init(loop: EventLoop, listener: ListeningSocket, configuration: RelayConfiguration) throws(SyscallError) {
         self.loop = loop
         self.configuration = configuration
-        acceptor = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
+        let acceptor = try Acceptor(loop: loop, listener: listener) { [unowned self] client in
             self.accept(client)
         }
+        self.acceptor = acceptor
     }
 
     private func accept(_ client: Socket) {
