@@ -31,19 +31,7 @@ struct WaypointTests {
         defer { envoy.stop() }
         try t.startApp(in: t.podB)
 
-        let serviceKey = NamespacedHostname(namespace: "ns-b", hostname: "svc-b.ns-b.svc.cluster.local")
-        var workloadB = t.workloadB
-        workloadB.services = [serviceKey: [80: 8080]]
-        let waypoint = Workload(uid: "cluster//Pod/ns-b/waypoint", name: "waypoint", namespace: "ns-b",
-                                serviceAccount: "waypoint", addresses: [waypointIP])
-        let service = Service(name: "svc-b", namespace: "ns-b", hostname: serviceKey.hostname,
-                              vips: [NetworkAddress(ip: vip)], ports: [80: 8080],
-                              waypoint: Waypoint(.address(NetworkAddress(ip: waypointIP))))
-        let onlyWaypoint = AuthorizationPolicy(name: "only-waypoint", namespace: "ns-b", action: .allow, rules: [
-            PolicyRule([PolicyClause([PolicyMatch(principals: [StringMatch(istioPattern: waypointID.principal)])])]),
-        ])
-        let state = MeshState(workloads: [t.workloadA, workloadB, waypoint], services: [service],
-                              policies: PolicySet(policies: [onlyWaypoint]))
+        let (state, waypoint) = WaypointMesh.state(t, waypointIP: waypointIP, waypointID: waypointID, vip: vip)
         t.mesh.publish(state)
         let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
         let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
