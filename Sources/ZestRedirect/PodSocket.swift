@@ -16,7 +16,9 @@ public struct PodSocketOptions: Sendable {
 
 extension NetnsThread {
     /// Opens a TCP listener bound to `address` inside `namespace` (`socket`, `setsockopt(SO_MARK,
-    /// SO_REUSEADDR[, SO_REUSEPORT])`, `bind`, `listen`). The caller owns the returned descriptor.
+    /// SO_REUSEADDR[, SO_REUSEPORT][, IPV6_V6ONLY])`, `bind`, `listen`). `[::]` is dual stack
+    /// (`IPV6_V6ONLY` off, whatever the pod's `net.ipv6.bindv6only` says): IPv4 clients arrive
+    /// as `::ffff:a.b.c.d`. The caller owns the returned descriptor.
     public func openListener(in namespace: NetNamespace, address: SocketAddress, backlog: Int32 = 1024,
                              options: PodSocketOptions = PodSocketOptions()) throws -> FileDescriptor {
         try run(in: namespace) {
@@ -25,6 +27,9 @@ extension NetnsThread {
                 try setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR", address)
                 if options.reusePort {
                     try setIntOption(fd, SOL_SOCKET, zest_const_SO_REUSEPORT(), 1, "SO_REUSEPORT", address)
+                }
+                if address.ip == .anyV6 {
+                    try setIntOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0, "IPV6_V6ONLY", address)
                 }
                 try bindSocket(fd, address)
                 guard listen(fd, backlog) == 0 else {

@@ -8,7 +8,10 @@ import Glibc
 ///
 /// rtnetlink has no transactions: each message is acknowledged on its own, "already there"
 /// (EEXIST) on install and "already gone" (ENOENT, ESRCH) on removal count as success, and a
-/// pod namespace without IPv6 (EAFNOSUPPORT) simply gets the IPv4 half. `PodCapture` sends
+/// pod namespace without IPv6 simply gets the IPv4 half: a kernel without IPv6 answers
+/// EAFNOSUPPORT, and a pod with IPv6 switched off on lo (`disable_ipv6=1`, as container
+/// runtimes often leave pods) refuses the IPv6 route with EACCES ("IPv6 is disabled on nexthop
+/// device"), where no IPv6 packet can need it. `PodCapture` sends
 /// the steps one by one so it can take back exactly the ones it added when a later one fails.
 enum PolicyRouteProgram {
     /// One rtnetlink object of the policy route.
@@ -25,9 +28,12 @@ enum PolicyRouteProgram {
             try appendRule(RTM_NEWRULE, family: step.family, to: batch, socket: socket, tolerating: [EEXIST, EAFNOSUPPORT])
         case (.rule4, false), (.rule6, false):
             try appendRule(RTM_DELRULE, family: step.family, to: batch, socket: socket, tolerating: [ENOENT, EAFNOSUPPORT])
-        case (.route4, true), (.route6, true):
+        case (.route4, true):
             try appendRoute(RTM_NEWROUTE, family: step.family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
                             tolerating: [EEXIST, EAFNOSUPPORT])
+        case (.route6, true):
+            try appendRoute(RTM_NEWROUTE, family: step.family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
+                            tolerating: [EEXIST, EAFNOSUPPORT, EACCES])
         case (.route4, false), (.route6, false):
             try appendRoute(RTM_DELROUTE, family: step.family, loopbackIndex: loopbackIndex, to: batch, socket: socket,
                             tolerating: [ENOENT, ESRCH, EAFNOSUPPORT])

@@ -1,6 +1,7 @@
 import Testing
 import Glibc
 @testable import ZestNode
+import ZestCore
 
 @Suite struct NodeConfigTests {
     @Test func defaultsMatchZtunnel() throws {
@@ -11,6 +12,12 @@ import Glibc
         #expect(c.trustDomain == "cluster.local")
         #expect(c.metricsAddress.port == 15020 && c.readinessAddress.port == 15021 && c.adminAddress.port == 15000)
         #expect(c.adminAddress.ip.isLoopback, "admin listens on localhost only")
+    }
+
+    @Test func metricsAndReadinessListenOnBothFamiliesSoIPv6PodIPsReachThem() throws {
+        let c = try NodeConfig.load(environment: [:])
+        #expect(c.metricsAddress == SocketAddress("[::]:15020"))
+        #expect(c.readinessAddress == SocketAddress("[::]:15021"))
     }
 
     /// Busy polling is off unless asked for, takes a duration up to 10 ms, and reads back as set.

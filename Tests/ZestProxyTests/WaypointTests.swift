@@ -26,34 +26,12 @@ struct WaypointTests {
         let appB = SocketAddress(ip: MeshTopology.bIP, port: MeshTopology.appPort)
 
         let waypointID = try SpiffeID(trustDomain: "cluster.local", namespace: "ns-b", serviceAccount: "waypoint")
-        let files = try WaypointEnvoy.writeFiles(t.certificates.certificate(for: waypointID), to: t.stateDirectoryPath)
-        let configPath = t.stateDirectoryPath + "/waypoint.yaml"
-        try WaypointEnvoy.config(listen: "\(waypointIP)", files: files, trustDomain: "cluster.local", destination: appB,
-                                 destinationIdentity: try t.podDescriptionB.identity())
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
-        let envoy = try NamespacedProcess(in: w, [WaypointEnvoy.binary, "-c", configPath, "--disable-hot-restart",
-                                                  "--base-id", String(Int.random(in: 1000...60000)), "--concurrency", "1",
-                                                  "-l", "warning"], log: t.stateDirectoryPath + "/envoy.log")
+        let envoy = try WaypointEnvoy.start(in: w, of: t, identity: waypointID, listen: waypointIP, destination: appB,
+                                            destinationIdentity: try t.podDescriptionB.identity())
         defer { envoy.stop() }
-        let listening = waitUntil(timeout: .seconds(20), poll: .milliseconds(50)) {
-            !((try? w.exec(["ss", "-Hltn", "sport = :15008"])) ?? "").isEmpty
-        }
-        try #require(listening, "Envoy did not listen: \(envoy.output)")
         try t.startApp(in: t.podB)
 
-        let serviceKey = NamespacedHostname(namespace: "ns-b", hostname: "svc-b.ns-b.svc.cluster.local")
-        var workloadB = t.workloadB
-        workloadB.services = [serviceKey: [80: 8080]]
-        let waypoint = Workload(uid: "cluster//Pod/ns-b/waypoint", name: "waypoint", namespace: "ns-b",
-                                serviceAccount: "waypoint", addresses: [waypointIP])
-        let service = Service(name: "svc-b", namespace: "ns-b", hostname: serviceKey.hostname,
-                              vips: [NetworkAddress(ip: vip)], ports: [80: 8080],
-                              waypoint: Waypoint(.address(NetworkAddress(ip: waypointIP))))
-        let onlyWaypoint = AuthorizationPolicy(name: "only-waypoint", namespace: "ns-b", action: .allow, rules: [
-            PolicyRule([PolicyClause([PolicyMatch(principals: [StringMatch(istioPattern: waypointID.principal)])])]),
-        ])
-        let state = MeshState(workloads: [t.workloadA, workloadB, waypoint], services: [service],
-                              policies: PolicySet(policies: [onlyWaypoint]))
+        let (state, waypoint) = WaypointMesh.state(t, waypointIP: waypointIP, waypointID: waypointID, vip: vip)
         t.mesh.publish(state)
         let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
         let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)

@@ -137,4 +137,22 @@ struct CaptureRulesInstallTests {
         }
         #expect(try snapshot(ns) == before)
     }
+
+    /// Pods with IPv6 switched off (`disable_ipv6=1`, as container runtimes often leave them):
+    /// the kernel refuses the IPv6 route via lo ("IPv6 is disabled on nexthop device"), which
+    /// such a pod does not need; its IPv4 capture and policy route go in all the same.
+    @Test func aPodWithIPv6DisabledGetsItsCaptureAndIPv4PolicyRoute() throws {
+        let ns = try TestNamespace("no6")
+        defer { ns.destroy() }
+        try ns.exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        let before = try snapshot(ns)
+        let capture = PodCapture(mode: .zest(CaptureOptions()), thread: try NetnsThread())
+        let handle = try NetNamespace(path: ns.path)
+        try capture.install(in: handle)
+        #expect(try capture.isInstalled(in: handle))
+        #expect(try runChecked(["ip", "-n", ns.name, "route", "show", "table", "100"]).contains("local default dev lo"))
+        #expect(try runChecked(["ip", "-n", ns.name, "rule"]).contains("fwmark 0x111/0xfff lookup 100"))
+        try capture.remove(from: handle)
+        #expect(try snapshot(ns) == before)
+    }
 }

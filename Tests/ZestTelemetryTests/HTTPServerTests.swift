@@ -108,6 +108,10 @@ func withServer(_ configure: (inout HTTPServer.Configuration) -> Void = { _ in }
         #expect(try httpRequest(port: server.localAddress.port, "/").body == "both\n")
     }
 
+    @Test func aHostWithoutIPv6IsToldToListenOnIPv4Instead() {
+        #expect(ListenError.socket(errno: EAFNOSUPPORT).description.contains("listen on 0.0.0.0:port instead of [::]:port"))
+    }
+
     @Test func bindingATakenPortFailsWithAnOperatorReadableError() throws {
         let first = try HTTPServer(.init(address: SocketAddress(ip: .loopbackV4, port: 0))) { _ in .text(200, "") }
         defer { first.stop() }

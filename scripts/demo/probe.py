@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tiny TCP app for Zest's demo and node tests; runs inside a pod's network namespace.
 
-  probe.py serve PORT NAME        echo server; answers "NAME sees PEER_IP\n" first, logs "conn TIME PEER_IP:PORT"
+  probe.py serve PORT NAME [HOST] echo server on HOST (0.0.0.0; "::" is dual stack); answers
+                                  "NAME sees PEER_IP\n" first, logs "conn TIME PEER_IP:PORT"
   probe.py connect HOST PORT      one connection: print the greeting, exit 0; exit 1 with the error
   probe.py hold HOST PORT         one long-lived connection; echoes every stdin line through it
   probe.py loop HOST PORT SECONDS INTERVAL   short connections until SECONDS pass; prints a summary
@@ -9,15 +10,18 @@
 """
 import socket, sys, threading, time, errno
 
-def serve(port, name):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def serve(port, name, host="0.0.0.0"):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    if ":" in host:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.bind((host, port))
     s.listen(512)
     print(f"listening {port}", flush=True)
     def handle(c, peer):
         try:
-            c.sendall(f"{name} sees {peer[0]}\n".encode())
+            ip = peer[0][7:] if peer[0].startswith("::ffff:") and "." in peer[0] else peer[0]
+            c.sendall(f"{name} sees {ip}\n".encode())
             while True:
                 data = c.recv(65536)
                 if not data:
@@ -102,7 +106,7 @@ def every(host, port, interval, log):
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "serve":
-        serve(int(a[1]), a[2])
+        serve(int(a[1]), a[2], *a[3:4])
     elif a[0] == "connect":
         sys.exit(connect(a[1], int(a[2])))
     elif a[0] == "hold":

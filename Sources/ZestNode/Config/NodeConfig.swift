@@ -31,8 +31,10 @@ public struct NodeConfig: Sendable, Equatable {
     public var logFormat = LogFormat.plain
     public var logLevel = "info"
     public var adminAddress = SocketAddress(ip: .loopbackV4, port: 15000)
-    public var metricsAddress = SocketAddress(ip: .anyV4, port: 15020)
-    public var readinessAddress = SocketAddress(ip: .anyV4, port: 15021)
+    /// `[::]` (both families), as ztunnel binds: kubelet probes and Prometheus reach the pod
+    /// IP, which is IPv6 on IPv6-only clusters.
+    public var metricsAddress = SocketAddress(ip: .anyV6, port: 15020)
+    public var readinessAddress = SocketAddress(ip: .anyV6, port: 15021)
     public var dnsCapture = false
     /// Leave capture rules to a stock istio-cni that already installs its own.
     public var captureByIstioCNI = false

@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import ZestCore
 import ZestIdentity
@@ -9,7 +10,8 @@ import ZestTLS
 import ZestTelemetry
 
 /// The proxies of one enrolled pod, on the node's shared worker group: on every worker, one
-/// `SO_REUSEPORT` listener per port opened inside the pod's network namespace —
+/// `SO_REUSEPORT` listener per port opened inside the pod's network namespace on `[::]` (both
+/// families) —
 /// 15001 (outbound), 15006 (inbound plaintext), 15008 (inbound HBONE with the pod's
 /// certificate) — and one outbound HBONE pool presenting the pod's identity.
 ///
@@ -99,20 +101,12 @@ public final class PodProxySet: Sendable {
                              metrics: configuration.metrics, logger: configuration.logger,
                              settings: configuration.settings)
         self.group = group
-        let addresses = Self.listenAddresses(for: configuration.pod, ports: configuration.settings.ports)
-        var perWorker: [[(port: UInt16, descriptor: FileDescriptor)]] = []
+        let ports = configuration.settings.ports
+        let perWorker: [[(port: UInt16, descriptor: FileDescriptor)]]
         do {
-            for _ in 0..<group.count {
-                var mine: [(port: UInt16, descriptor: FileDescriptor)] = []
-                perWorker.append([])
-                for a in addresses {
-                    mine.append((a.port, try configuration.network.openListener(a)))
-                    perWorker[perWorker.count - 1] = mine
-                }
-            }
-        } catch {
-            for list in perWorker { for l in list { ListeningSocket(adopting: l.descriptor).close() } }
-            throw error
+            perWorker = try Self.openListeners(on: .anyV6, ports: ports, workers: group.count, configuration.network)
+        } catch RedirectError.socket(call: "socket", address: _, errno: EAFNOSUPPORT) {
+            perWorker = try Self.openListeners(on: .anyV4, ports: ports, workers: group.count, configuration.network)
         }
         let failure = Mutex<(any Error)?>(nil)
         let context = self.context
@@ -137,10 +131,24 @@ public final class PodProxySet: Sendable {
         ])
     }
 
-    /// `0.0.0.0:port` for every port, or `[::]:port` (dual stack) when the pod has an IPv6 address.
-    static func listenAddresses(for pod: PodDescription, ports: CapturePorts) -> [SocketAddress] {
-        let any: IPAddress = pod.addresses.contains(where: \.isIPv6) ? .anyV6 : .anyV4
-        return [ports.outbound, ports.inboundPlaintext, ports.inboundHBONE].map { SocketAddress(ip: any, port: $0) }
+    /// Opens `workers` listeners per port (15001, 15006, 15008) on `ip`, closing all of them
+    /// when one fails. `[::]` is dual stack, as ztunnel binds: capture redirects both families
+    /// whatever addresses the mesh lists for the pod (it may list none yet, or only IPv4),
+    /// so the caller falls back to `0.0.0.0` only where the namespace has no IPv6 at all.
+    static func openListeners(on ip: IPAddress, ports: CapturePorts, workers: Int,
+                              _ network: any PodNetwork) throws -> [[(port: UInt16, descriptor: FileDescriptor)]] {
+        let addresses = [ports.outbound, ports.inboundPlaintext, ports.inboundHBONE].map { SocketAddress(ip: ip, port: $0) }
+        var opened: [[(port: UInt16, descriptor: FileDescriptor)]] = []
+        do {
+            for _ in 0..<workers {
+                opened.append([])
+                for a in addresses { opened[opened.count - 1].append((a.port, try network.openListener(a))) }
+            }
+        } catch {
+            for list in opened { for l in list { ListeningSocket(adopting: l.descriptor).close() } }
+            throw error
+        }
+        return opened
     }
 
     /// Counters summed over workers.

@@ -9,6 +9,8 @@ public enum ListenError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
+        case .socket(let e) where e == EAFNOSUPPORT:
+            "socket() failed: \(String(cString: strerror(e))); this host has no IPv6: listen on 0.0.0.0:port instead of [::]:port"
         case .socket(let e):
             "socket() failed: \(String(cString: strerror(e))); is the file-descriptor limit reached?"
         case .bind(let a, let e):

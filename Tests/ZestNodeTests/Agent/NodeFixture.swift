@@ -3,7 +3,8 @@ import Glibc
 import ZestTestSupport
 
 /// One test node built from real parts: a router namespace with pod namespaces joined to it
-/// by veth pairs (pod i is 10.9.i.2, its gateway 10.9.i.1), a `zest cni serve` process and
+/// by veth pairs (pod i is 10.9.i.2, its gateway 10.9.i.1; on an IPv6 node fd09:i::2 and
+/// fd09:i::1 instead, without duplicate address detection), a `zest cni serve` process and
 /// `zest run` processes started from the built binary. Every namespace, process and file it
 /// made goes in `destroy()`, by name or pid.
 final class NodeFixture: @unchecked Sendable {
@@ -37,10 +38,13 @@ final class NodeFixture: @unchecked Sendable {
     private(set) var cnis: [ChildProcess] = []
     private(set) var apps: [ChildProcess] = []
     var extraConfig = ""
+    /// Pods get IPv6 addresses only (an IPv6-only cluster).
+    let ipv6: Bool
 
-    init() throws {
+    init(ipv6: Bool = false) throws {
+        self.ipv6 = ipv6
         router = try TestNamespace("rtr")
-        try router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        try router.exec(["sysctl", "-qw", ipv6 ? "net.ipv6.conf.all.forwarding=1" : "net.ipv4.ip_forward=1"])
         mkdir(dir.path + "/netns", 0o700)
         mkdir(dir.path + "/pods", 0o700)
         try writeMesh()
@@ -62,12 +66,18 @@ final class NodeFixture: @unchecked Sendable {
         let ns = try TestNamespace("pod")
         let side = "r\(ns.name.suffix(12))"
         try runChecked(["ip", "link", "add", side, "netns", router.name, "type", "veth", "peer", "name", "eth0", "netns", ns.name])
-        try router.exec(["ip", "addr", "add", "10.9.\(i).1/24", "dev", side])
+        let (gateway, ip, prefix) = ipv6 ? ("fd09:\(i)::1", "fd09:\(i)::2", "/64") : ("10.9.\(i).1", "10.9.\(i).2", "/24")
+        let nodad = ipv6 ? ["nodad"] : []
+        if ipv6 {
+            try router.exec(["sysctl", "-qw", "net.ipv6.conf.\(side).accept_dad=0"])
+            try ns.exec(["sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0"])
+        }
+        try router.exec(["ip", "addr", "add", gateway + prefix, "dev", side] + nodad)
         try router.exec(["ip", "link", "set", side, "up"])
-        try ns.exec(["ip", "addr", "add", "10.9.\(i).2/24", "dev", "eth0"])
+        try ns.exec(["ip", "addr", "add", ip + prefix, "dev", "eth0"] + nodad)
         try ns.exec(["ip", "link", "set", "eth0", "up"])
-        try ns.exec(["ip", "route", "add", "default", "via", "10.9.\(i).1"])
-        let pod = Pod(name: name, namespace: namespace, serviceAccount: serviceAccount, netns: ns, ip: "10.9.\(i).2",
+        try ns.exec(["ip", "route", "add", "default", "via", gateway])
+        let pod = Pod(name: name, namespace: namespace, serviceAccount: serviceAccount, netns: ns, ip: ip,
                       routerInterface: side)
         pods.append(pod)
         symlink(ns.path, dir.path + "/netns/" + ns.name)
@@ -99,7 +109,8 @@ final class NodeFixture: @unchecked Sendable {
     /// Starts a pod's app: the probe echo server on `port`.
     @discardableResult
     func startApp(in pod: Pod, port: Int = 8080) throws -> ChildProcess {
-        let app = try ChildProcess(["python3", Self.probe, "serve", "\(port)", pod.name], netns: pod.netns.name,
+        let app = try ChildProcess(["python3", Self.probe, "serve", "\(port)", pod.name] + (ipv6 ? ["::"] : []),
+                                   netns: pod.netns.name,
                                    outputPath: dir.path + "/app-\(pod.name)-\(apps.count).log")
         apps.append(app)
         _ = waitUntil(timeout: .seconds(10)) { app.output.contains("listening") }

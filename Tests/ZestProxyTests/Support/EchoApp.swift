@@ -4,18 +4,24 @@ import ZestReactor
 import ZestTestSupport
 
 /// The "pod application" of the proxy tests: a Python echo server started in a pod namespace
-/// before enrollment. Each connection first gets one line naming the peer address the app
-/// sees and the app's process id, then every byte is echoed back until end of stream.
+/// before enrollment, listening on the port given and on `0.0.0.0` or the address given (`::`
+/// is dual stack). Each connection first gets one line naming the peer address the app sees
+/// (an IPv4 client of a dual-stack socket as plain IPv4, not `::ffff:a.b.c.d`) and the app's
+/// process id, then every byte is echoed back until end of stream.
 enum EchoApp {
     static let script = """
     import os, socket, sys, threading
-    s = socket.socket()
+    host = sys.argv[2] if len(sys.argv) > 2 else "0.0.0.0"
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    if ":" in host:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sys.argv[1])))
+    s.bind((host, int(sys.argv[1])))
     s.listen(128)
     def serve(c, a):
         try:
-            c.sendall(("PEER %s PID %d\\n" % (a[0], os.getpid())).encode())
+            peer = a[0][7:] if a[0].startswith("::ffff:") and "." in a[0] else a[0]
+            c.sendall(("PEER %s PID %d\\n" % (peer, os.getpid())).encode())
             while True:
                 d = c.recv(65536)
                 if not d:

@@ -9,16 +9,19 @@ import ZestRedirect
 import ZestTelemetry
 import ZestTestSupport
 
-/// Two pods and a node, each in its own network namespace: pod A (10.60.1.2) and pod B
-/// (10.60.2.2) hang off the node namespace by veth pairs and route through it. The test
+/// Two pods and a node, each in its own network namespace: pod A (10.60.1.2 and/or
+/// fd60:1::2) and pod B (10.60.2.2 and/or fd60:2::2) hang off the node namespace by veth
+/// pairs and route through it; `MeshFamilies` says which families they have. The test
 /// process plays the node agent: it holds the CA, the mesh state, the worker group and the
 /// pods' proxies, and installs capture with `PodCapture`.
 final class MeshTopology {
-    static let aIP = IPAddress("10.60.1.2")!
-    static let bIP = IPAddress("10.60.2.2")!
-    static let nodeIPTowardsA = IPAddress("10.60.1.1")!
-    static let nodeIPTowardsB = IPAddress("10.60.2.1")!
+    static let aIP = MeshFamilies.aIPv4
+    static let bIP = MeshFamilies.bIPv4
+    static let nodeIPTowardsA = MeshFamilies.nodeIPv4TowardsA
+    static let nodeIPTowardsB = MeshFamilies.nodeIPv4TowardsB
     static let appPort: UInt16 = 8080
+
+    let families: MeshFamilies
 
     let node: TestNamespace
     let podA: TestNamespace
@@ -38,12 +41,15 @@ final class MeshTopology {
     private let stateDirectory: String
     private var processes: [NamespacedProcess] = []
 
-    let workloadA = Workload(uid: "cluster//Pod/ns-a/pod-a", name: "pod-a", namespace: "ns-a", serviceAccount: "sa-a",
-                             addresses: [MeshTopology.aIP], labels: ["app": "client"])
-    let workloadB = Workload(uid: "cluster//Pod/ns-b/pod-b", name: "pod-b", namespace: "ns-b", serviceAccount: "sa-b",
-                             addresses: [MeshTopology.bIP], labels: ["app": "server"])
+    let workloadA: Workload
+    let workloadB: Workload
 
-    init(_ label: String) throws {
+    init(_ label: String, families: MeshFamilies = .ipv4) throws {
+        self.families = families
+        workloadA = Workload(uid: "cluster//Pod/ns-a/pod-a", name: "pod-a", namespace: "ns-a", serviceAccount: "sa-a",
+                             addresses: families.podA, labels: ["app": "client"])
+        workloadB = Workload(uid: "cluster//Pod/ns-b/pod-b", name: "pod-b", namespace: "ns-b", serviceAccount: "sa-b",
+                             addresses: families.podB, labels: ["app": "server"])
         var made: [TestNamespace] = []
         do {
             node = try TestNamespace(label + "n")
@@ -52,11 +58,12 @@ final class MeshTopology {
             made.append(podA)
             podB = try TestNamespace(label + "b")
             made.append(podB)
-            try Self.link(podA, "10.60.1.2/24", to: node, "10.60.1.1/24")
-            try Self.link(podB, "10.60.2.2/24", to: node, "10.60.2.1/24")
-            try runChecked(["ip", "-n", podA.name, "route", "add", "default", "via", "10.60.1.1"])
-            try runChecked(["ip", "-n", podB.name, "route", "add", "default", "via", "10.60.2.1"])
-            try node.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            try Self.link(podA, families.linkA, to: node)
+            try Self.link(podB, families.linkB, to: node)
+            for gateway in families.gatewaysA { try Self.addDefaultRoute(podA, via: gateway) }
+            for gateway in families.gatewaysB { try Self.addDefaultRoute(podB, via: gateway) }
+            if families.hasIPv4 { try node.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]) }
+            if families.hasIPv6 { try node.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]) }
             nodeHandle = try NetNamespace(path: node.path)
             aHandle = try NetNamespace(path: podA.path)
             bHandle = try NetNamespace(path: podB.path)
@@ -84,27 +91,47 @@ final class MeshTopology {
 
     /// A veth pair between a pod and the node, named after the pod so several pods fit.
     static func link(_ pod: TestNamespace, _ podAddress: String, to node: TestNamespace, _ nodeAddress: String) throws {
+        try link(pod, [(podAddress, nodeAddress)], to: node)
+    }
+
+    /// A veth pair between a pod and the node with one (pod, node) address pair per family.
+    /// IPv6 addresses skip duplicate address detection (`nodad`, and `accept_dad=0` before
+    /// the link comes up, so its link-local address is not tentative either): otherwise they
+    /// stay unusable for about a second.
+    static func link(_ pod: TestNamespace, _ addresses: [(pod: String, node: String)], to node: TestNamespace) throws {
         let p = "p" + String(pod.name.suffix(10)), n = nodeVeth(pod)
         try runChecked(["ip", "link", "add", p, "netns", pod.name, "type", "veth", "peer", "name", n, "netns", node.name])
-        try runChecked(["ip", "-n", pod.name, "addr", "add", podAddress, "dev", p])
-        try runChecked(["ip", "-n", node.name, "addr", "add", nodeAddress, "dev", n])
+        for (ns, dev) in [(pod, p), (node, n)] where addresses.contains(where: { $0.pod.contains(":") }) {
+            try ns.exec(["sysctl", "-qw", "net.ipv6.conf.\(dev).accept_dad=0"])
+        }
+        for a in addresses {
+            let v6 = a.pod.contains(":") ? ["nodad"] : []
+            try runChecked(["ip", "-n", pod.name, "addr", "add", a.pod, "dev", p] + v6)
+            try runChecked(["ip", "-n", node.name, "addr", "add", a.node, "dev", n] + v6)
+        }
         try runChecked(["ip", "-n", pod.name, "link", "set", p, "up"])
         try runChecked(["ip", "-n", node.name, "link", "set", n, "up"])
     }
 
+    /// `ip route add default via gateway` (`ip -6` for an IPv6 gateway) inside `pod`.
+    static func addDefaultRoute(_ pod: TestNamespace, via gateway: IPAddress) throws {
+        try runChecked(["ip", gateway.isIPv4 ? "-4" : "-6", "-n", pod.name, "route", "add", "default", "via", "\(gateway)"])
+    }
+
     var podDescriptionA: PodDescription {
-        PodDescription(uid: workloadA.uid, name: "pod-a", namespace: "ns-a", serviceAccount: "sa-a", addresses: [Self.aIP])
+        PodDescription(uid: workloadA.uid, name: "pod-a", namespace: "ns-a", serviceAccount: "sa-a", addresses: workloadA.addresses)
     }
 
     var podDescriptionB: PodDescription {
-        PodDescription(uid: workloadB.uid, name: "pod-b", namespace: "ns-b", serviceAccount: "sa-b", addresses: [Self.bIP])
+        PodDescription(uid: workloadB.uid, name: "pod-b", namespace: "ns-b", serviceAccount: "sa-b", addresses: workloadB.addresses)
     }
 
-    /// Enrolls a pod as the node agent does: capture rules in its namespace, then its proxies.
-    func enroll(_ pod: PodDescription, _ handle: NetNamespace) throws -> PodProxySet {
+    /// Enrolls a pod as the node agent does: capture rules in its namespace, then its proxies
+    /// (making their sockets through `network`, by default `NetnsPodNetwork` in `handle`).
+    func enroll(_ pod: PodDescription, _ handle: NetNamespace, network: (any PodNetwork)? = nil) throws -> PodProxySet {
         try capture.install(in: handle)
         return try PodProxySet(PodProxySet.Configuration(
-            pod: pod, network: NetnsPodNetwork(thread: thread, namespace: handle), mesh: mesh,
+            pod: pod, network: network ?? NetnsPodNetwork(thread: thread, namespace: handle), mesh: mesh,
             certificates: certificates, metrics: metrics, logger: logger), workers: workers)
     }
 
@@ -118,7 +145,8 @@ final class MeshTopology {
     /// Returns its process id.
     @discardableResult
     func startApp(in ns: TestNamespace, port: UInt16 = MeshTopology.appPort) throws -> Int32 {
-        let p = try NamespacedProcess(in: ns, ["/usr/bin/env", "python3", "-c", EchoApp.script, String(port)],
+        let p = try NamespacedProcess(in: ns, ["/usr/bin/env", "python3", "-c", EchoApp.script, String(port),
+                                               families.appBindHost],
                                       log: stateDirectory + "/app-\(ns.name)-\(port).log")
         processes.append(p)
         let listening = waitUntil(timeout: .seconds(10), poll: .milliseconds(20)) {
@@ -134,23 +162,17 @@ final class MeshTopology {
         processes.contains { $0.pid == pid && $0.isRunning }
     }
 
-    /// Opens a plain (unmarked, so captured) blocking TCP connection from inside `handle`.
+    /// Opens a plain (unmarked, so captured) blocking TCP connection, IPv4 or IPv6 as
+    /// `destination` is, from inside `handle`.
     func connect(from handle: NetNamespace, to destination: SocketAddress) throws -> Socket {
         let fd = try thread.run(in: handle) { () throws -> Int32 in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(destination.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw SyscallError("socket", errno: errno) }
             return fd
         }
         let s = Socket(owning: FileDescriptor(rawValue: fd))
         try s.setReceiveTimeout(.seconds(10))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = destination.port.bigEndian
-        guard case .v4(let a) = destination.ip else { throw SyscallError("connect", errno: EAFNOSUPPORT) }
-        sin.sin_addr.s_addr = a.bigEndian
-        let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = destination.withSockaddr { Glibc.connect(fd, $0, $1) }
         guard rc == 0 else { throw SyscallError("connect", errno: errno) }
         return s
     }

@@ -24,4 +24,28 @@ enum WaypointEnvoy {
                              trustDomain: trustDomain, destination: "\(destination)", destinationIP: "\(destination.ip)",
                              destinationIdentity: destinationIdentity.uri)
     }
+
+    /// Starts Envoy as the waypoint `identity` in namespace `ns`, listening on `listen`:15008
+    /// and sending everything on to `destination` (a pod of `t`), and waits until it listens.
+    /// The caller stops the returned process.
+    static func start(in ns: TestNamespace, of t: MeshTopology, identity: SpiffeID, listen: IPAddress,
+                      destination: SocketAddress, destinationIdentity: SpiffeID) throws -> NamespacedProcess {
+        let files = try writeFiles(t.certificates.certificate(for: identity), to: t.stateDirectoryPath)
+        let configPath = t.stateDirectoryPath + "/waypoint.yaml"
+        try config(listen: "\(listen)", files: files, trustDomain: "cluster.local", destination: destination,
+                   destinationIdentity: destinationIdentity)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let envoy = try NamespacedProcess(in: ns, [binary, "-c", configPath, "--disable-hot-restart",
+                                                   "--base-id", String(Int.random(in: 1000...60000)), "--concurrency", "1",
+                                                   "-l", "warning"], log: t.stateDirectoryPath + "/envoy.log")
+        let listening = waitUntil(timeout: .seconds(20), poll: .milliseconds(50)) {
+            !((try? ns.exec(["ss", "-Hltn", "sport = :15008"])) ?? "").isEmpty
+        }
+        guard listening else {
+            let output = envoy.output
+            envoy.stop()
+            throw TopologyError("Envoy did not listen: \(output)")
+        }
+        return envoy
+    }
 }
