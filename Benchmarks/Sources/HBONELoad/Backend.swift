@@ -27,14 +27,8 @@ final class Backend {
     /// socket, bind, listen(4096) and epoll_create1; fails with the address if the port is taken.
     init(listenOn endpoint: Endpoint) {
         raiseDescriptorLimit(atLeast: 4096)
-        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { fail("socket: \(errnoText())") }
-        setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-        if endpoint.withSockaddr({ bind(fd, $0, $1) }) != 0 { fail("bind \(endpoint.text): \(errnoText())") }
-        if listen(fd, 4096) != 0 { fail("listen \(endpoint.text): \(errnoText())") }
-        listener = fd
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        if epoll < 0 { fail("epoll_create1: \(errnoText())") }
+        listener = listenNonblocking(on: endpoint)
+        epoll = newEpoll()
         watch(listener, EPOLLIN.rawValue, add: true)
     }
 

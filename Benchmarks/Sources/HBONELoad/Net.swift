@@ -1,3 +1,4 @@
+import CLoadShims
 import Glibc
 import LoadConsole
 
@@ -84,6 +85,23 @@ struct Endpoint {
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         withUnsafeBytes(of: storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
     }
+}
+
+/// A nonblocking listening socket on `endpoint` (SO_REUSEADDR, backlog 4096), failing loudly.
+func listenNonblocking(on endpoint: Endpoint) -> Int32 {
+    let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+    if fd < 0 { fail("socket: \(errnoText())") }
+    setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+    if endpoint.withSockaddr({ bind(fd, $0, $1) }) != 0 { fail("bind \(endpoint.text): \(errnoText())") }
+    if listen(fd, 4096) != 0 { fail("listen \(endpoint.text): \(errnoText())") }
+    return fd
+}
+
+/// A new epoll instance (epoll_create1(EPOLL_CLOEXEC)), failing loudly.
+func newEpoll() -> Int32 {
+    let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
+    if fd < 0 { fail("epoll_create1: \(errnoText())") }
+    return fd
 }
 
 /// A blocking client TCP socket with TCP_NODELAY and 30 s send/receive timeouts, so a proxy that

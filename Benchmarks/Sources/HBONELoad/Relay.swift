@@ -21,14 +21,8 @@ final class Relay {
     init(listenOn endpoint: Endpoint, forwardTo target: Endpoint) {
         raiseDescriptorLimit(atLeast: 4096)
         self.target = target
-        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { fail("socket: \(errnoText())") }
-        setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-        if endpoint.withSockaddr({ bind(fd, $0, $1) }) != 0 { fail("bind \(endpoint.text): \(errnoText())") }
-        if listen(fd, 4096) != 0 { fail("listen \(endpoint.text): \(errnoText())") }
-        listener = fd
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        if epoll < 0 { fail("epoll_create1: \(errnoText())") }
+        listener = listenNonblocking(on: endpoint)
+        epoll = newEpoll()
         add(listener)
     }
 
