@@ -178,6 +178,22 @@ def mib(kib_pair):
     return ", ".join(f"{k / 1024:.1f}" for k in kib_pair)
 
 
+def paired(res):
+    """Zest / Envoy per round (each round runs the variants back to back, so a ratio within a
+    round is not moved by the machine's load drifting between rounds) and the median of those."""
+    def added(v, q, i):
+        return res[v][q][i] - res["plain"][q][i]
+    rounds = range(len(res["zest"]["mbps"]))
+    per = {k: [res["zest"][k][i] / res["envoy"][k][i] for i in rounds] for k in ("mbps", "cpu", "cps", "cps_conc")}
+    for q in ("p50", "p99"):
+        per[f"added {q}"] = [added("zest", q, i) / added("envoy", q, i) if added("envoy", q, i) > 0 else float("nan")
+                             for i in rounds]
+    lines = ["Paired Zest / Envoy ratios (per round; median):"]
+    for k, xs in per.items():
+        lines.append(f"- {k}: {', '.join(f'{x:.2f}' for x in xs)}; median {statistics.median(xs):.2f}×")
+    return "\n".join(lines)
+
+
 def report(o, res, cold, warm, growth, load_before, load_after):
     med = {v: {k: statistics.median(x) for k, x in r.items()} for v, r in res.items()}
     z, e, p, f = med["zest"], med["envoy"], med["plain"], med["relay"]
@@ -210,8 +226,7 @@ def report(o, res, cold, warm, growth, load_before, load_after):
           f"{growth['zest'] / growth['envoy']:.2f}× | ≤ 4 KiB |")
     print("\nThe floor column is two minimal plain-TCP relays (HBONELoad relay) in the proxies' places: its "
           "\"floor\" ratios are what a proxy pair with no TLS and no HTTP/2 at all would score against Envoy here.")
-    print("\nper-round Zest / Envoy:", {k: [round(a / b, 2) for a, b in zip(res["zest"][k], res["envoy"][k])]
-                                       for k in ("mbps", "cpu", "p50", "cps", "cps_conc")})
+    print("\n" + paired(res))
     print("raw:", {v: {k: [round(x, 2) for x in xs] for k, xs in r.items()} for v, r in res.items()})
 
 
