@@ -7,61 +7,12 @@ import ZestReactor
 import ZestTelemetry
 import ZestTestSupport
 
-/// Enrolled pods with IPv6 addresses: an IPv6-only mesh (pods have no IPv4 address at all)
-/// and a dual-stack mesh (each pod has one address per family), each carried over HBONE with
-/// the client's real address preserved, as on IPv6-only and dual-stack Kubernetes clusters.
+/// Enrolled pods with IPv6 addresses beyond the plain IPv6-only pair (which PodTrafficTests
+/// runs for both families): a dual-stack mesh (each pod has one address per family), each
+/// family carried over HBONE with the client's real address preserved, as on dual-stack
+/// Kubernetes clusters.
 @Suite(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)))
 struct PodTrafficIPv6Tests {
-    @Test func enrolledIPv6PodsTalkOverHBONEWithTheRealClientAddressAndNoPlaintextOnTheWire() throws {
-        let t = try MeshTopology("h6", families: .ipv6)
-        defer { t.destroy() }
-        let appPID = try t.startApp(in: t.podB)
-        let appB = SocketAddress(ip: MeshFamilies.bIPv6, port: MeshTopology.appPort)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
-
-        let wire = try PacketCapture(t.node, interface: t.nodeVethTowardsA)
-        let marker = "ZEST-PLAINTEXT-MARKER-\(UInt64.random(in: 0...UInt64.max))"
-        let payload = EchoApp.payload(count: 1 << 20, marker: marker)
-        let client = try t.connect(from: t.aHandle, to: appB)
-        let greeting = try EchoApp.greeting(client)
-        let echoed = try EchoApp.echo(client, payload: payload)
-        let captured = wire.stop()
-
-        #expect(greeting.peer == "\(MeshFamilies.aIPv6)", "the app sees pod A's own IPv6 address")
-        #expect(greeting.pid == appPID && t.isRunning(appPID), "the app was not restarted")
-        #expect(echoed.count == payload.count && echoed.echoed == echoed.sent)
-        #expect(!captured.isEmpty, "the capture saw the tunnel's packets")
-        #expect(!captured.contains(bytes: Array(marker.utf8)), "no plaintext between enrolled pods")
-
-        let a = proxiesA.counters(), b = proxiesB.counters()
-        #expect(a.outboundAccepted == 1 && a.outboundHBONE == 1 && a.outboundPassthrough == 0)
-        #expect(b.inboundHBONEConnections == 1 && b.inboundTunnelsOpened == 1 && b.inboundPlaintextAccepted == 0)
-        #expect(a.bytesFromApp == UInt64(payload.count) && b.bytesToApp == UInt64(payload.count))
-
-        // Istio metrics, both reporters: each side resolved the other's IPv6 address to its workload.
-        #expect(waitUntil(timeout: .seconds(5)) { t.metrics.totals().values.reduce(0) { $0 + $1.closed } == 2 })
-        let totals = t.metrics.totals()
-        let source = try #require(totals.first { $0.key.reporter == .source }?.key)
-        let destination = try #require(totals.first { $0.key.reporter == .destination }?.key)
-        #expect(source.sourceWorkload == "pod-a" && source.destinationWorkload == "pod-b")
-        #expect(destination.sourceWorkload == "pod-a" && destination.destinationWorkload == "pod-b")
-        #expect(destination.sourcePrincipal == "spiffe://cluster.local/ns/ns-a/sa/sa-a")
-        #expect(destination.connectionSecurityPolicy == .mutualTLS)
-        #expect(totals[destination]?.receivedBytes == UInt64(payload.count))
-        #expect(t.logText().contains("dst.hbone_addr=[fd60:2::2]:8080"), "the CONNECT authority is [IPv6]:port")
-
-        // Removal takes the IPv6 rules away too: the marker is visible again, the proxies see nothing.
-        try t.unenroll(proxiesA, t.aHandle)
-        try t.unenroll(proxiesB, t.bHandle)
-        let direct = try PacketCapture(t.node, interface: t.nodeVethTowardsA)
-        let after = try t.connect(from: t.aHandle, to: appB)
-        #expect(try EchoApp.greeting(after).peer == "\(MeshFamilies.aIPv6)")
-        let afterEcho = try EchoApp.echo(after, payload: EchoApp.payload(count: 8192, marker: marker))
-        #expect(afterEcho.echoed == afterEcho.sent)
-        #expect(direct.stop().contains(bytes: Array(marker.utf8)), "without Zest the payload is plaintext on the wire")
-    }
-
     @Test func dualStackPodsTunnelEachFamilyAndTheAppSeesThatFamilysClientAddress() throws {
         let t = try MeshTopology("ds", families: .dualStack)
         defer { t.destroy() }

@@ -12,16 +12,19 @@ import ZestTestSupport
 /// client address. The apps run before enrollment and are never restarted.
 @Suite(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)))
 struct PodTrafficTests {
-    @Test func enrolledPodsTalkOverHBONEWithTheRealClientAddressAndNoPlaintextOnTheWire() throws {
-        let t = try MeshTopology("hb")
+    /// IPv4, and IPv6-only pods (no IPv4 address at all): the `:authority` is then `[IPv6]:port`.
+    @Test(arguments: [MeshFamilies.ipv4, .ipv6])
+    func enrolledPodsTalkOverHBONEWithTheRealClientAddressAndNoPlaintextOnTheWire(_ family: MeshFamilies) throws {
+        let t = try MeshTopology(family == .ipv4 ? "hb" : "h6", families: family)
         defer { t.destroy() }
+        let (aIP, bIP) = (family.podA[0], family.podB[0])
         let appPID = try t.startApp(in: t.podB)
-        let appB = SocketAddress(ip: MeshTopology.bIP, port: MeshTopology.appPort)
+        let appB = SocketAddress(ip: bIP, port: MeshTopology.appPort)
 
         // A connection opened before enrollment, still open across it.
         let early = try t.connect(from: t.aHandle, to: appB)
         let earlyGreeting = try EchoApp.greeting(early)
-        #expect(earlyGreeting.peer == "\(MeshTopology.aIP)")
+        #expect(earlyGreeting.peer == "\(aIP)")
 
         let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
         let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
@@ -34,7 +37,7 @@ struct PodTrafficTests {
         let echoed = try EchoApp.echo(client, payload: payload)
         let captured = wire.stop()
 
-        #expect(greeting.peer == "\(MeshTopology.aIP)", "the app sees pod A's own address")
+        #expect(greeting.peer == "\(aIP)", "the app sees pod A's own address")
         #expect(greeting.pid == appPID && t.isRunning(appPID), "the app was not restarted")
         #expect(echoed.count == payload.count && echoed.echoed == echoed.sent)
         #expect(!captured.isEmpty, "the capture saw the tunnel's packets")
@@ -51,9 +54,11 @@ struct PodTrafficTests {
         let source = try #require(totals.first { $0.key.reporter == .source }?.key)
         let destination = try #require(totals.first { $0.key.reporter == .destination }?.key)
         #expect(source.sourceWorkload == "pod-a" && source.destinationWorkload == "pod-b")
+        #expect(destination.sourceWorkload == "pod-a" && destination.destinationWorkload == "pod-b")
         #expect(destination.sourcePrincipal == "spiffe://cluster.local/ns/ns-a/sa/sa-a")
         #expect(destination.connectionSecurityPolicy == .mutualTLS)
         #expect(totals[destination]?.receivedBytes == UInt64(payload.count))
+        #expect(t.logText().contains("dst.hbone_addr=\(appB)"), "the CONNECT authority names pod B's app")
 
         // The pre-enrollment connection still works (capture redirects only new connections).
         let late = EchoApp.payload(count: 4096, marker: "early")
@@ -66,7 +71,7 @@ struct PodTrafficTests {
         try t.unenroll(proxiesB, t.bHandle)
         let direct = try PacketCapture(t.node, interface: t.nodeVethTowardsA)
         let after = try t.connect(from: t.aHandle, to: appB)
-        #expect(try EchoApp.greeting(after).peer == "\(MeshTopology.aIP)")
+        #expect(try EchoApp.greeting(after).peer == "\(aIP)")
         let afterEcho = try EchoApp.echo(after, payload: EchoApp.payload(count: 8192, marker: marker))
         #expect(afterEcho.echoed == afterEcho.sent)
         #expect(direct.stop().contains(bytes: Array(marker.utf8)), "without Zest the payload is plaintext on the wire")
