@@ -42,18 +42,7 @@ final class Backend {
 
     /// Serves until killed.
     func run() -> Never {
-        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 256)
-        while true {
-            let n = epoll_wait(epoll, events, 256, -1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                fail("epoll_wait: \(errnoText())")
-            }
-            for i in 0..<Int(n) {
-                let fd = events[i].data.fd
-                if fd == listener { acceptAll() } else { serve(fd, events[i].events) }
-            }
-        }
+        runEpoll(epoll) { fd, events in if fd == listener { acceptAll() } else { serve(fd, events) } }
     }
 
     /// accept4 until EAGAIN; each new socket gets TCP_NODELAY and EPOLLIN interest.

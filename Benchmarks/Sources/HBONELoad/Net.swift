@@ -104,6 +104,20 @@ func newEpoll() -> Int32 {
     return fd
 }
 
+/// Waits on `epoll` forever (epoll_wait, 256 events at a time) and hands each ready
+/// descriptor and its events to `dispatch`.
+func runEpoll(_ epoll: Int32, _ dispatch: (Int32, UInt32) -> Void) -> Never {
+    let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 256)
+    while true {
+        let n = epoll_wait(epoll, events, 256, -1)
+        if n < 0 {
+            if errno == EINTR { continue }
+            fail("epoll_wait: \(errnoText())")
+        }
+        for i in 0..<Int(n) { dispatch(events[i].data.fd, events[i].events) }
+    }
+}
+
 /// A blocking client TCP socket with TCP_NODELAY and 30 s send/receive timeouts, so a proxy that
 /// stalls turns into an error, not a hang.
 struct Client {

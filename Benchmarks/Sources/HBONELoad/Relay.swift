@@ -34,18 +34,7 @@ final class Relay {
     }
 
     func run() -> Never {
-        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 256)
-        while true {
-            let n = epoll_wait(epoll, events, 256, -1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                fail("epoll_wait: \(errnoText())")
-            }
-            for i in 0..<Int(n) {
-                let fd = events[i].data.fd
-                if fd == listener { acceptOne() } else { forward(from: fd) }
-            }
-        }
+        runEpoll(epoll) { fd, _ in if fd == listener { acceptOne() } else { forward(from: fd) } }
     }
 
     /// accept4 one connection (level-triggered: more waiting wake the next epoll_wait), then a
