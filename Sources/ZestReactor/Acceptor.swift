@@ -1,9 +1,11 @@
+import Glibc
 import ZestCore
 
 /// Accepts connections on one listening socket for one loop and hands each to `onAccept`
-/// on the loop's thread. Drains the accept queue on every edge; when the process is out of
-/// descriptors it retries on a timer, because the waiting connections raise no new edge.
-/// Closes the listener when the loop stops.
+/// on the loop's thread. The listener is level-triggered: one `accept4` per event, and a queue
+/// with more waiting reports again at the next wait, so the sequential case costs no `accept4`
+/// that only says EAGAIN. When the process is out of descriptors it stops listening for events
+/// and retries on a timer. Closes the listener when the loop stops.
 public final class Acceptor: EventHandler, TimerHandler {
     private unowned(unsafe) let loop: EventLoop
     private let listener: ListeningSocket
@@ -21,40 +23,43 @@ public final class Acceptor: EventHandler, TimerHandler {
         self.listener = listener
         self.onAccept = onAccept
         listenerFD = listener.descriptor!
-        try loop.register(listenerFD, self)
+        try loop.registerListener(listenerFD, self)
     }
 
     public func handleEvents(_ events: IOEvents, descriptor: FileDescriptor) {
-        acceptAll()
+        acceptOne()
     }
 
-    private func acceptAll() {
-        while listener.descriptor != nil, !pausedUntilRetry, let onAccept {
-            do {
-                switch try listener.accept() {
-                case .wouldBlock:
-                    return
-                case .processed(let socket):
-                    accepted += 1
-                    onAccept(socket)
-                }
-            } catch {
-                if error.isOutOfDescriptors { backOff() }
-                return
+    private func acceptOne() {
+        guard listener.descriptor != nil, !pausedUntilRetry, let onAccept else { return }
+        do {
+            if case .processed(let socket) = try listener.accept() {
+                accepted += 1
+                onAccept(socket)
             }
+        } catch {
+            // A connection's own network error (accept(2): "treat them like EAGAIN") leaves the
+            // rest of the queue to the next event; anything else (EMFILE, ENFILE, ENOBUFS,
+            // ENOMEM) would fail again at once, so the listener pauses.
+            if !Self.connectionErrors.contains(error.errno) { backOff() }
         }
     }
+
+    private static let connectionErrors: Set<Int32> = [ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT,
+                                                        EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH]
 
     public func timerFired(_ timer: TimerID) {
         retry = nil
         pausedUntilRetry = false
-        acceptAll()
+        guard listener.descriptor != nil else { return }
+        loop.setInputInterest(listenerFD, true)
     }
 
     /// Stops accepting for a moment and retries on a timer. Called on `EMFILE` from `accept4`,
     /// and by `onAccept` when it could not open what a connection needs (its upstream socket):
     /// accepting more would only reset each new connection in turn.
     public func backOff() {
+        if !pausedUntilRetry, listener.descriptor != nil { loop.setInputInterest(listenerFD, false) }
         pausedUntilRetry = true
         if retry == nil { retry = loop.schedule(after: .milliseconds(20), self) }
     }

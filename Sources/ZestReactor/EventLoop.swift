@@ -66,10 +66,32 @@ public final class EventLoop {
     /// Registers `descriptor` once for `IN | OUT | RDHUP | ET` (`epoll_ctl(EPOLL_CTL_ADD)`), routing
     /// its events to `handler`. The registration is never modified; see `EventHandler`.
     public func register(_ descriptor: FileDescriptor, _ handler: EventHandler) throws(SyscallError) {
+        try add(descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, handler)
+    }
+
+    /// Registers a listening socket level-triggered, for input only (`EPOLLIN`): its handler
+    /// accepts one connection per event, and a non-empty accept queue reports again at the
+    /// next wait, so no `accept4` is spent learning the queue is empty. `setInputInterest`
+    /// pauses and resumes it.
+    public func registerListener(_ descriptor: FileDescriptor, _ handler: EventHandler) throws(SyscallError) {
+        try add(descriptor, EPOLLIN.rawValue, handler)
+    }
+
+    /// Stops (`false`) or resumes (`true`) the events of a descriptor registered with
+    /// `registerListener` (`epoll_ctl(EPOLL_CTL_MOD)`); a level-triggered listener left on while
+    /// its handler cannot accept would wake the loop at once, again and again.
+    public func setInputInterest(_ descriptor: FileDescriptor, _ on: Bool) {
+        var ev = epoll_event()
+        ev.events = on ? EPOLLIN.rawValue : 0
+        ev.data.fd = descriptor.rawValue
+        _ = epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, descriptor.rawValue, &ev)
+    }
+
+    private func add(_ descriptor: FileDescriptor, _ events: UInt32, _ handler: EventHandler) throws(SyscallError) {
         guard !stopped else { throw SyscallError("epoll_ctl", errno: ESHUTDOWN) }
         let fd = descriptor.rawValue
         var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        ev.events = events
         ev.data.fd = fd
         let epfd = epollDescriptor
         try checkedSyscall("epoll_ctl") { epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) }
