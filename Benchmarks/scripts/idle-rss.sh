@@ -5,13 +5,19 @@
 #   tunnel         zest tunnel --workers 1, pointed at that server
 #   run            zest run (ZTUNNEL_WORKER_THREADS=1) in a throwaway network namespace with
 #                  `zest cni serve`; only as root, measured once /healthz/ready answers 200
-# waits (bounded) until each listens, lets it settle, and prints VmRSS, RssAnon, RssFile and
-# the start-up peak (VmHWM) from /proc/<pid>/status. Exit status 1 when a process is over
-# budget, 2 when one did not start. Not a timing test: it only reads memory figures.
+# waits (bounded) until each listens, lets it settle, and prints VmRSS, RssAnon, RssFile, Pss
+# (/proc/<pid>/smaps_rollup) and the start-up peak (VmHWM): the COLD figure. Then it sends one
+# connection through the tunnel pair to a loopback echo backend (RSS_WARM_BYTES, checked
+# echoed back), waits RSS_WARM_IDLE_SECONDS and prints the same figures again for both tunnel
+# processes: the WARM figure (idle after traffic), with the minor page faults that connection
+# cost each process. Exit status 1 when a process is over budget, cold or warm, 2 when one did
+# not start or the connection failed. Not a timing test: it only reads memory figures.
 # Usage: Benchmarks/scripts/idle-rss.sh [--detail] [ZEST_BINARY]
 #   default binary: .build/release/zest (build it with `make release`)
-#   RSS_BUDGET_KIB (default 12288) and RSS_SETTLE_SECONDS (default 1) override the defaults.
-#   --detail also prints the ten largest mappings by resident size (pmap -x).
+#   RSS_BUDGET_KIB (default 12288), RSS_SETTLE_SECONDS (default 1), RSS_WARM_BYTES (default
+#   16384) and RSS_WARM_IDLE_SECONDS (default 2) override the defaults.
+#   --detail also prints, per file, the resident and anonymous KiB of its mappings
+#   (/proc/<pid>/smaps), largest first ("[anon]" = heap, stacks and other anonymous mappings).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 detail=0
@@ -19,6 +25,8 @@ if [ "${1:-}" = "--detail" ]; then detail=1; shift; fi
 zest="${1:-$root/.build/release/zest}"
 budget="${RSS_BUDGET_KIB:-12288}"
 settle="${RSS_SETTLE_SECONDS:-1}"
+warm_bytes="${RSS_WARM_BYTES:-16384}"
+warm_idle="${RSS_WARM_IDLE_SECONDS:-2}"
 [ -x "$zest" ] || { echo "no zest binary at $zest: run 'make release' first" >&2; exit 2; }
 
 work="$(mktemp -d /tmp/zest-idle-rss.XXXXXX)"
@@ -32,63 +40,52 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# wait_for DESCRIPTION PID COMMAND...: runs COMMAND every 0.1 s until it succeeds (10 s at most).
-wait_for() {
-    local what="$1" pid="$2"; shift 2
-    for _ in $(seq 100); do
-        "$@" >/dev/null 2>&1 && return 0
-        kill -0 "$pid" 2>/dev/null || { echo "$what exited before it was ready:" >&2; tail -5 "$work"/*.log >&2; exit 2; }
-        sleep 0.1
-    done
-    echo "$what not ready within 10 s" >&2; exit 2
-}
-listening() { ss -Htln "sport = :$1" | grep -q .; }
+launch=()
+# shellcheck source=tunnel-pair.sh
+source "$root/Benchmarks/scripts/tunnel-pair.sh"
 
 field_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+pss_kib() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
+minor_faults() { awk '{ sub(/.*\) /, ""); print $8 }' "/proc/$1/stat"; }
+mib() { printf '%.1f' "$(bc -l <<<"$1/1024")"; }
 over=0
+# report LABEL PID [EXTRA]: one line of memory figures (after RSS_SETTLE_SECONDS) with the verdict.
 report() {
-    local name="$1" pid="$2"
+    local name="$1" pid="$2" extra="${3:-}"
     sleep "$settle"
-    local rss anon file peak verdict="ok"
-    rss=$(field_kib "$pid" VmRSS); anon=$(field_kib "$pid" RssAnon); file=$(field_kib "$pid" RssFile); peak=$(field_kib "$pid" VmHWM)
+    local rss verdict="ok"
+    rss=$(field_kib "$pid" VmRSS)
     if [ "$rss" -gt "$budget" ]; then verdict="OVER"; over=1; fi
-    printf '%-14s VmRSS %5.1f MiB  RssAnon %4.1f MiB  RssFile %4.1f MiB  start-up peak %4.1f MiB  threads %2s  budget %.1f MiB  %s\n' \
-        "$name" "$(bc -l <<<"$rss/1024")" "$(bc -l <<<"$anon/1024")" "$(bc -l <<<"$file/1024")" "$(bc -l <<<"$peak/1024")" \
-        "$(field_kib "$pid" Threads)" "$(bc -l <<<"$budget/1024")" "$verdict"
+    printf '%-19s VmRSS %5s MiB  RssAnon %4s  RssFile %4s  Pss %5s  start-up peak %4s MiB  threads %2s  budget %s MiB  %s%s\n' \
+        "$name" "$(mib "$rss")" "$(mib "$(field_kib "$pid" RssAnon)")" "$(mib "$(field_kib "$pid" RssFile)")" \
+        "$(mib "$(pss_kib "$pid")")" "$(mib "$(field_kib "$pid" VmHWM)")" "$(field_kib "$pid" Threads)" "$(mib "$budget")" \
+        "$verdict" "$extra"
     if [ "$detail" = 1 ]; then
-        pmap -x "$pid" | awk 'NR > 2 && $1 != "total" && $3 ~ /^[0-9]+$/ { printf "    %8d KiB  %s\n", $3, $NF }' | sort -rn | head -10
+        # Per file over all its mappings: resident KiB and anonymous (copy-on-write) KiB.
+        # Lines without a path are anonymous memory (heap, stacks).
+        echo "    resident  anon  file"
+        awk '$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ { path = (NF >= 6) ? $6 : "[anon]"; if (path !~ /^\//) path = "[anon]" }
+             $1 == "Rss:" { rss[path] += $2 } $1 == "Anonymous:" { anon[path] += $2 }
+             END { for (p in rss) if (rss[p] > 0) printf "    %8d %5d  %s\n", rss[p], anon[p], p }' "/proc/$pid/smaps" \
+            | sort -rn | head -12
     fi
 }
 
-openssl ecparam -name prime256v1 -genkey -noout -out "$work/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$work/ca.key" -subj /O=idle-rss -days 1 -out "$work/ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-for name in client server; do
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/$name.key" 2>/dev/null
-    openssl req -new -key "$work/$name.key" -subj /O=idle-rss -out "$work/$name.csr" 2>/dev/null
-    printf 'subjectAltName=URI:spiffe://cluster.local/ns/bench/sa/%s\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\n' \
-        "$name" >"$work/$name.ext"
-    openssl x509 -req -in "$work/$name.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
-        -extfile "$work/$name.ext" -out "$work/$name.pem" 2>/dev/null
-done
-
+make_certs
 echo "binary: $zest ($(stat -c %s "$zest") bytes)"
-server_port=$(free_port)
-"$zest" tunnel-server --listen "127.0.0.1:$server_port" --cert "$work/server.pem" --key "$work/server.key" \
-    --ca "$work/ca.pem" --workers 1 --aes128-only >"$work/server.log" 2>&1 &
-pids+=($!)
-wait_for tunnel-server "$!" listening "$server_port"
-report tunnel-server "${pids[-1]}"
+start_server "$zest"
+report tunnel-server "$server_pid"
+start_backend
+start_client "$zest"
+report tunnel "$client_pid"
 
-client_port=$(free_port)
-"$zest" tunnel --listen "127.0.0.1:$client_port" --peer "127.0.0.1:$server_port" --authority 127.0.0.1:9 \
-    --cert "$work/client.pem" --key "$work/client.key" --ca "$work/ca.pem" \
-    --expect-identity spiffe://cluster.local/ns/bench/sa/server --workers 1 --aes128-only >"$work/client.log" 2>&1 &
-pids+=($!)
-wait_for tunnel "$!" listening "$client_port"
-report tunnel "${pids[-1]}"
+server_faults=$(minor_faults "$server_pid"); client_faults=$(minor_faults "$client_pid")
+one_connection "$warm_bytes" || { echo "the connection through the tunnel pair failed" >&2; exit 2; }
+sleep "$warm_idle"
+cold_settle="$settle"; settle=0
+report "tunnel-server warm" "$server_pid" "  (the connection: $(( $(minor_faults "$server_pid") - server_faults )) minor faults)"
+report "tunnel warm" "$client_pid" "  (the connection: $(( $(minor_faults "$client_pid") - client_faults )) minor faults)"
+settle="$cold_settle"
 
 if [ "$(id -u)" = 0 ]; then
     ip netns add "$netns"

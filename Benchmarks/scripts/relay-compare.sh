@@ -14,7 +14,7 @@ root="$(cd "$here/.." && pwd)"
 rounds="${1:-3}"
 seconds="${2:-4}"
 command -v haproxy >/dev/null || { echo "haproxy is missing: run scripts/setup.sh (Debian package haproxy)" >&2; exit 1; }
-(cd "$root" && swift build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product zest >/dev/null)
+make -C "$root" --no-print-directory release >/dev/null
 (cd "$here" && swift build -c release --product RelayLoad >/dev/null)
 zest="$(cd "$root" && swift build -c release --show-bin-path)/zest"
 load="$(cd "$here" && swift build -c release --show-bin-path)/RelayLoad"

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}; megabytes=${2:-2048}; handshakes=${3:-1000}
-swift build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product zest >/dev/null
+make --no-print-directory release >/dev/null
 zest=.build/release/zest
 work=$(mktemp -d /tmp/zest-tls-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,8 @@ import Glibc
 ///
 /// Only private file mappings without write permission and without any anonymous
 /// (copy-on-write) page are released: re-reading them from the file gives the same bytes.
-/// Relocated data (RELRO, `.data`), heap and stacks are never touched.
+/// In the writable segment only the file-backed pages of the executable's `.rodata`
+/// (`ConstantDataPages`) are. Relocated data (RELRO, `.data`), heap and stacks are never touched.
 public enum StartupPages {
     /// One mapping `release()` may drop: its address range and the file behind it.
     public struct Mapping: Equatable, Sendable {
@@ -26,19 +27,24 @@ public enum StartupPages {
         }
     }
 
-    /// Drops the resident pages of every releasable mapping (`madvise(MADV_DONTNEED)`).
-    /// Returns the bytes of address space advised; 0 when `/proc/self/smaps` is unreadable.
+    /// Drops the resident pages of every releasable mapping and the file-backed pages of the
+    /// executable's `.rodata` (`madvise(MADV_DONTNEED)`). Returns the bytes of address space
+    /// advised; 0 when neither `/proc/self/smaps` nor the executable's sections are readable.
     @discardableResult
     public static func release() -> Int {
-        guard let smaps = readProcFile("/proc/self/smaps") else { return 0 }
         var advised = 0
-        for m in releasableMappings(smaps: smaps) {
-            let length = Int(m.end - m.start)
-            if madvise(UnsafeMutableRawPointer(bitPattern: m.start), length, MADV_DONTNEED) == 0 {
-                advised += length
-            }
+        let ranges = (readProcFile("/proc/self/smaps").map(releasableMappings) ?? []).map { ($0.start, Int($0.end - $0.start)) }
+        for (start, length) in ranges + ConstantDataPages.fileBackedRanges()
+        where madvise(UnsafeMutableRawPointer(bitPattern: start), length, MADV_DONTNEED) == 0 {
+            advised += length
         }
         return advised
+    }
+
+    /// Resident bytes of the executable's `.rodata` still backed by the file: what `release()`
+    /// drops of it (`/proc/self/pagemap`); 0 when it cannot be read.
+    public static func residentConstantDataBytes() -> Int {
+        ConstantDataPages.fileBackedRanges().reduce(0) { $0 + $1.1 }
     }
 
     /// The mappings of a `/proc/<pid>/smaps` text that `release()` may drop: backed by a file

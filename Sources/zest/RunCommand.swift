@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZestNode
+import ZestReactor
 
 /// `zest run`: the node agent (ztunnel's `proxy`).
 struct RunCommand: ParsableCommand {
@@ -23,6 +24,7 @@ struct RunCommand: ParsableCommand {
     var settings: [String] = []
 
     func run() throws {
+        EagerBinding.reexecOnce()
         var overrides: [String: String] = [:]
         for item in settings {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {

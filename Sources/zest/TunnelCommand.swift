@@ -79,6 +79,7 @@ struct TunnelCommand: ParsableCommand {
     }
 
     func run() throws {
+        EagerBinding.reexecOnce()
         // SSL_write goes through write(2), which raises SIGPIPE on a peer that already closed;
         // the error must come back as EPIPE instead of killing the process.
         signal(SIGPIPE, SIG_IGN)
@@ -133,6 +134,7 @@ struct TunnelServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        EagerBinding.reexecOnce()
         // SSL_write goes through write(2), which raises SIGPIPE on a peer that already closed;
         // the error must come back as EPIPE instead of killing the process.
         signal(SIGPIPE, SIG_IGN)

@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-import ZestReactor
+@testable import ZestReactor
 
 @Suite struct StartupPagesTests {
     /// Mappings as /proc/<pid>/smaps shows them (fields not used by the parser left out).
@@ -50,6 +50,21 @@ import ZestReactor
         #expect(advised > 0)
         #expect(after < before, "RssFile \(before) KiB before release, \(after) KiB after")
         #expect(CPUCount.cgroupV2Limit("200000 100000") == 2)
+    }
+
+    /// The test executable's `.rodata`: read whole, its pages are resident; after the release
+    /// fewer are (other tests run in parallel and may touch a few again), and every byte reads
+    /// back unchanged, mapped again from the file.
+    @Test func releaseDropsConstantDataPagesAndTheirBytesReadBackUnchanged() throws {
+        let range = try #require(ConstantDataPages.rodataAddressRange())
+        #expect(range.size > 0)
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: range.start), count: Int(range.size))
+        let checksum = bytes.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }
+        let resident = StartupPages.residentConstantDataBytes()
+        #expect(resident > 0)
+        StartupPages.release()
+        #expect(StartupPages.residentConstantDataBytes() < resident)
+        #expect(bytes.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) } == checksum)
     }
 
     /// A field of /proc/self/status in KiB, read with plain syscalls.
