@@ -89,12 +89,8 @@ final class MeshTopology {
 
     private static func nodeVeth(_ pod: TestNamespace) -> String { "n" + String(pod.name.suffix(10)) }
 
-    /// A veth pair between a pod and the node, named after the pod so several pods fit.
-    static func link(_ pod: TestNamespace, _ podAddress: String, to node: TestNamespace, _ nodeAddress: String) throws {
-        try link(pod, [(podAddress, nodeAddress)], to: node)
-    }
-
-    /// A veth pair between a pod and the node with one (pod, node) address pair per family.
+    /// A veth pair between a pod and the node, named after the pod so several pods fit, with one
+    /// (pod, node) address pair per family.
     /// IPv6 addresses skip duplicate address detection (`nodad`, and `accept_dad=0` before
     /// the link comes up, so its link-local address is not tentative either): otherwise they
     /// stay unusable for about a second.
