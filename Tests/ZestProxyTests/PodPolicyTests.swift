@@ -18,8 +18,7 @@ struct PodPolicyTests {
         let t = try MeshTopology("deny")
         defer { t.destroy() }
         try t.startApp(in: t.podB)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         let denyA = AuthorizationPolicy(name: "deny-pod-a", namespace: "ns-b", action: .deny, rules: [
@@ -69,8 +68,7 @@ struct PodPolicyTests {
         let t = try MeshTopology("chg")
         defer { t.destroy() }
         try t.startApp(in: t.podB)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         let tunnelled = try t.connect(from: t.aHandle, to: appB)
@@ -117,8 +115,7 @@ struct PodPolicyTests {
         let t = try MeshTopology("p6", families: .ipv6)
         defer { t.destroy() }
         try t.startApp(in: t.podB)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
         let workloads = [t.workloadA, t.workloadB]
         let appB6 = SocketAddress(ip: MeshFamilies.bIPv6, port: MeshTopology.appPort)

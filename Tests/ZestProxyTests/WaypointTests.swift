@@ -40,8 +40,7 @@ struct WaypointTests {
 
         let (state, waypoint) = WaypointMesh.state(t, waypointIP: waypointIP, waypointID: waypointID, vip: vip)
         t.mesh.publish(state)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         // Through the Service VIP: A → waypoint (Envoy) → B, B's policy admits the waypoint.

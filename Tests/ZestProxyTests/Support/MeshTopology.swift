@@ -131,6 +131,18 @@ final class MeshTopology {
             certificates: certificates, metrics: metrics, logger: logger), workers: workers)
     }
 
+    /// Enrolls pod B, then pod A (the server side first), as the mesh describes them; if A
+    /// cannot be enrolled, B's proxies are stopped again before the error is thrown.
+    func enrollBoth() throws -> (a: PodProxySet, b: PodProxySet) {
+        let b = try enroll(podDescriptionB, bHandle)
+        do {
+            return (try enroll(podDescriptionA, aHandle), b)
+        } catch {
+            b.stop()
+            throw error
+        }
+    }
+
     /// Removes a pod: proxies stop, then the rules go.
     func unenroll(_ proxies: PodProxySet, _ handle: NetNamespace) throws {
         proxies.stop()
