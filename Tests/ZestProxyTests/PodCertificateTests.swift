@@ -16,8 +16,7 @@ struct PodCertificateTests {
         defer { t.destroy() }
         try t.startApp(in: t.podB)
         let appB = SocketAddress(ip: MeshTopology.bIP, port: MeshTopology.appPort)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         let open = try t.connect(from: t.aHandle, to: appB)

@@ -17,8 +17,7 @@ struct PodTrafficIPv6Tests {
         let t = try MeshTopology("ds", families: .dualStack)
         defer { t.destroy() }
         try t.startApp(in: t.podB)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         let pairs = [(to: MeshFamilies.bIPv4, from: MeshFamilies.aIPv4), (to: MeshFamilies.bIPv6, from: MeshFamilies.aIPv6)]
@@ -86,8 +85,7 @@ struct PodTrafficIPv6Tests {
         let service = Service(name: "svc-b", namespace: "ns-b", hostname: key.hostname,
                               vips: [NetworkAddress(ip: vip4), NetworkAddress(ip: vip6)], ports: [80: 8080], ipFamilies: .dual)
         t.mesh.publish(MeshState(workloads: [t.workloadA, workloadB], services: [service]))
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         for (vip, from) in [(vip6, MeshFamilies.aIPv6), (vip4, MeshFamilies.aIPv4)] {
@@ -134,8 +132,7 @@ struct PodTrafficIPv6Tests {
             try pod.exec(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
         }
         try t.startApp(in: t.podB)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         let appB = SocketAddress(ip: MeshFamilies.bIPv4, port: MeshTopology.appPort)

@@ -10,20 +10,27 @@ import ZestTestSupport
 
 /// A Service with a waypoint, the waypoint being a real Envoy (1.40) in its own namespace:
 /// the source pod's proxy sends Service traffic to it over HBONE, Envoy terminates that and
-/// opens its own HBONE tunnel to the destination pod with the waypoint's identity.
+/// opens its own HBONE tunnel to the destination pod with the waypoint's identity. On the
+/// IPv6-only topology the VIP, the waypoint and both pods have IPv6 addresses only, so every
+/// CONNECT names `[IPv6]:port`.
 @Suite(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)))
 struct WaypointTests {
-    @Test func serviceTrafficGoesThroughTheEnvoyWaypointAndTheDestinationPolicySeesItsIdentity() throws {
+    @Test(arguments: [MeshFamilies.ipv4, .ipv6])
+    func serviceTrafficGoesThroughTheEnvoyWaypointAndTheDestinationPolicySeesItsIdentity(_ family: MeshFamilies) throws {
         try #require(FileManager.default.isExecutableFile(atPath: WaypointEnvoy.binary),
                      "Envoy not found at \(WaypointEnvoy.binary); run scripts/setup.sh or set ZEST_VENV")
-        let t = try MeshTopology("wp")
+        let label = family == .ipv4 ? "wp" : "wp6"
+        let t = try MeshTopology(label, families: family)
         defer { t.destroy() }
-        let w = try TestNamespace("wpw")
+        let w = try TestNamespace(label + "w")
         defer { w.destroy() }
-        try MeshTopology.link(w, "10.60.3.2/24", to: t.node, "10.60.3.1/24")
-        try runChecked(["ip", "-n", w.name, "route", "add", "default", "via", "10.60.3.1"])
-        let waypointIP = IPAddress("10.60.3.2")!, vip = IPAddress("10.96.0.10")!
-        let appB = SocketAddress(ip: MeshTopology.bIP, port: MeshTopology.appPort)
+        let ipv4 = family == .ipv4
+        let waypointIP = IPAddress(ipv4 ? "10.60.3.2" : "fd60:3::2")!, vip = IPAddress(ipv4 ? "10.96.0.10" : "fd96::10")!
+        let gateway = IPAddress(ipv4 ? "10.60.3.1" : "fd60:3::1")!
+        let prefix = ipv4 ? "/24" : "/64"
+        try MeshTopology.link(w, [("\(waypointIP)" + prefix, "\(gateway)" + prefix)], to: t.node)
+        try MeshTopology.addDefaultRoute(w, via: gateway)
+        let appB = SocketAddress(ip: family.podB[0], port: MeshTopology.appPort)
 
         let waypointID = try SpiffeID(trustDomain: "cluster.local", namespace: "ns-b", serviceAccount: "waypoint")
         let envoy = try WaypointEnvoy.start(in: w, of: t, identity: waypointID, listen: waypointIP, destination: appB,
@@ -33,8 +40,7 @@ struct WaypointTests {
 
         let (state, waypoint) = WaypointMesh.state(t, waypointIP: waypointIP, waypointID: waypointID, vip: vip)
         t.mesh.publish(state)
-        let proxiesB = try t.enroll(t.podDescriptionB, t.bHandle)
-        let proxiesA = try t.enroll(t.podDescriptionA, t.aHandle)
+        let (proxiesA, proxiesB) = try t.enrollBoth()
         defer { proxiesA.stop(); proxiesB.stop() }
 
         // Through the Service VIP: A → waypoint (Envoy) → B, B's policy admits the waypoint.
@@ -45,6 +51,8 @@ struct WaypointTests {
         #expect(echoed.echoed == echoed.sent && echoed.count == 300_000)
         #expect(proxiesA.counters().outboundHBONE == 1)
         #expect(proxiesB.counters().inboundTunnelsOpened == 1)
+        #expect(t.logText().contains("dst.hbone_addr=\(SocketAddress(ip: vip, port: 80))"),
+                "the waypoint is asked for the VIP (an IPv6 one in brackets)")
         let atB = t.metrics.totals().keys.filter { $0.reporter == .destination }
         #expect(atB.contains { $0.sourcePrincipal == waypointID.uri }, "the destination saw the waypoint's identity")
 
@@ -58,6 +66,6 @@ struct WaypointTests {
             Issue.record("no HBONE route from the waypoint")
             return
         }
-        #expect(!fromWaypoint.viaWaypoint && fromWaypoint.dial == SocketAddress(ip: MeshTopology.bIP, port: 15008))
+        #expect(!fromWaypoint.viaWaypoint && fromWaypoint.dial == SocketAddress(ip: family.podB[0], port: 15008))
     }
 }

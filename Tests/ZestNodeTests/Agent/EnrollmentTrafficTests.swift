@@ -8,9 +8,11 @@ import ZestTestSupport
 /// unenrollment. Real processes, real namespaces, real nftables.
 @Suite("zest run: enrollment and traffic", .serialized)
 struct EnrollmentTrafficTests {
-    @Test(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)))
-    func runningPodsAreCapturedWithoutRestartAndReleasedOnUnenrollment() throws {
-        let node = try NodeFixture()
+    /// Run once on an IPv4 node and once on an IPv6-only node (pods fd09:i::2, listed by their
+    /// IPv6 address in the local mesh config, the client's IPv6 address kept end to end).
+    @Test(.enabled(if: Privilege.canRunPrivilegedTests, Comment(rawValue: Privilege.skipReason)), arguments: [false, true])
+    func runningPodsAreCapturedWithoutRestartAndReleasedOnUnenrollment(ipv6Only: Bool) throws {
+        let node = try NodeFixture(ipv6: ipv6Only)
         defer { node.destroy() }
         let client = try node.addPod("client", namespace: "shop", serviceAccount: "web")
         let server = try node.addPod("server", namespace: "shop", serviceAccount: "api")
@@ -79,7 +81,7 @@ struct EnrollmentTrafficTests {
         #expect(node.connect(from: outsider, to: server.ip).text == "ok server sees \(outsider.ip)")
         #expect(zest.metric("istio_tcp_connections_opened_total") == before)
         #expect(try tables(in: server).isEmpty && tables(in: client).isEmpty)
-        #expect(try !server.netns.exec(["ip", "rule", "show"]).contains("lookup 100"))
+        #expect(try !server.netns.exec(["ip"] + (ipv6Only ? ["-6"] : []) + ["rule", "show"]).contains("lookup 100"))
         #expect(zest.metric("workload_manager_proxies_stopped_total") == 2)
         held.send(line: "after")
         #expect(waitUntil(timeout: .seconds(5)) { held.output.contains("echo after") }, "\(held.output)")

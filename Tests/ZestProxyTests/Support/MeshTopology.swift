@@ -89,12 +89,8 @@ final class MeshTopology {
 
     private static func nodeVeth(_ pod: TestNamespace) -> String { "n" + String(pod.name.suffix(10)) }
 
-    /// A veth pair between a pod and the node, named after the pod so several pods fit.
-    static func link(_ pod: TestNamespace, _ podAddress: String, to node: TestNamespace, _ nodeAddress: String) throws {
-        try link(pod, [(podAddress, nodeAddress)], to: node)
-    }
-
-    /// A veth pair between a pod and the node with one (pod, node) address pair per family.
+    /// A veth pair between a pod and the node, named after the pod so several pods fit, with one
+    /// (pod, node) address pair per family.
     /// IPv6 addresses skip duplicate address detection (`nodad`, and `accept_dad=0` before
     /// the link comes up, so its link-local address is not tentative either): otherwise they
     /// stay unusable for about a second.
@@ -133,6 +129,18 @@ final class MeshTopology {
         return try PodProxySet(PodProxySet.Configuration(
             pod: pod, network: network ?? NetnsPodNetwork(thread: thread, namespace: handle), mesh: mesh,
             certificates: certificates, metrics: metrics, logger: logger), workers: workers)
+    }
+
+    /// Enrolls pod B, then pod A (the server side first), as the mesh describes them; if A
+    /// cannot be enrolled, B's proxies are stopped again before the error is thrown.
+    func enrollBoth() throws -> (a: PodProxySet, b: PodProxySet) {
+        let b = try enroll(podDescriptionB, bHandle)
+        do {
+            return (try enroll(podDescriptionA, aHandle), b)
+        } catch {
+            b.stop()
+            throw error
+        }
     }
 
     /// Removes a pod: proxies stop, then the rules go.
