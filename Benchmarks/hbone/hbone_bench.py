@@ -18,6 +18,7 @@ Usage (root, from the package root, after `swift build -c release --product zest
 Builds HBONELoad (`swift build -c release --package-path Benchmarks --product HBONELoad`) unless
 --no-build, then prints a Markdown table of medians and the Zest / Envoy ratios the issue asks for."""
 import argparse
+import contextlib
 import os
 import select
 import shutil
@@ -174,6 +175,24 @@ class Bench:
         return (after - before) / n
 
 
+@contextlib.contextmanager
+def launched(opts, zest, envoy, prefix):
+    """The whole topology running — namespaces, certificates, Envoy configurations, every
+    process of `Bench.launch` — for the `with` body; all of it removed again on the way out,
+    errors included. The bench's files (certificates, logs) are under `bench.d`."""
+    bench = Bench(opts, tempfile.mkdtemp(prefix=prefix))
+    try:
+        make_namespaces()
+        certs(bench.d)
+        envoy_configs(bench.d)
+        bench.launch(zest, envoy)
+        yield bench
+    finally:
+        bench.close()
+        delete_namespaces()
+        shutil.rmtree(bench.d, ignore_errors=True)
+
+
 def mib(kib_pair):
     return ", ".join(f"{k / 1024:.1f}" for k in kib_pair)
 
@@ -253,13 +272,7 @@ def main():
         build_load_tool()
     elif not os.access(LOAD, os.X_OK):
         raise BenchError(f"no HBONELoad at {LOAD}: run `swift build -c release --package-path Benchmarks --product HBONELoad`")
-    d = tempfile.mkdtemp(prefix="zest-hbone-bench-")
-    bench = Bench(o, d)
-    try:
-        make_namespaces()
-        certs(d)
-        envoy_configs(d)
-        bench.launch(zest, envoy)
+    with launched(o, zest, envoy, "zest-hbone-bench-") as bench:
         time.sleep(1)  # fixed warm-up: let both proxies finish start-up before the cold reading
         cold = bench.memory()
         for v in PORTS:
@@ -275,10 +288,6 @@ def main():
         growth = {v: bench.growth(v) for v in ("zest", "envoy")}
         bench.alive()
         report(o, res, cold, warm, growth, load_before, sh("uptime").strip())
-    finally:
-        bench.close()
-        delete_namespaces()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

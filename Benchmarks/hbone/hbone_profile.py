@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,19 +88,13 @@ def main():
     zest, envoy = hb.find_binaries(None, None)
     if not o.no_build:
         hb.build_load_tool()
-    d = tempfile.mkdtemp(prefix="zest-hbone-profile-")
-    bench = hb.Bench(o, d)
     count = int(o.gib * (1 << 30))
     crypto = {"zest": "libcrypto.so", "envoy": "envoy"}
-    try:
-        hb.make_namespaces()
-        hb.certs(d)
-        hb.envoy_configs(d)
-        bench.launch(zest, envoy)
+    with hb.launched(o, zest, envoy, "zest-hbone-profile-") as bench:
         time.sleep(1)
         print(f"HBONE CPU profile: {o.gib} GiB through each pair, perf cpu-clock at 4999 Hz, both proxies of a pair\n")
         for v in ("zest", "envoy"):
-            data = f"{d}/perf-{v}.data"
+            data = f"{bench.d}/perf-{v}.data"
             pids = ",".join(map(str, bench.pids(v)))
             perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "4999", "-o", data, "-p", pids],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,10 +117,6 @@ def main():
             print(f"\nAES instructions around that page: " + ", ".join(f"vaesenc %{w}: {n}" for w, n in sorted(widths.items()))
                   + ("  (VAES, 2 blocks per instruction)" if widths.get("ymm") else "  (AES-NI, 1 block per instruction)") + "\n")
         print(f"openssl speed -evp aes-128-gcm, 16 KiB, one core: {openssl_speed():.2f} GB/s")
-    finally:
-        bench.close()
-        hb.delete_namespaces()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -77,13 +77,7 @@ def main():
     o.pin = "none"
     zest, envoy = hb.find_binaries(o.zest)
     hb.build_load_tool()
-    d = tempfile.mkdtemp(prefix="zest-hbone-sys-")
-    bench = hb.Bench(o, d)
-    try:
-        hb.make_namespaces()
-        hb.certs(d)
-        hb.envoy_configs(d)
-        bench.launch(zest, envoy)
+    with hb.launched(o, zest, envoy, "zest-hbone-sys-") as bench:
         for v in o.variants.split(","):
             names = dict(zip(bench.pids(v), hb.PROXIES[v]))
             hb.peer("pingpong", v, 20, 1024)  # the pooled connection exists before counting
@@ -102,10 +96,6 @@ def main():
                         print("\n".join(lines))
                         print("```")
         bench.alive()
-    finally:
-        bench.close()
-        hb.delete_namespaces()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
