@@ -10,11 +10,7 @@ public enum IPAddress: Hashable, Sendable, Comparable {
 
     /// Parses dotted IPv4 or textual IPv6 (no brackets, no zone). Returns nil on anything else.
     public init?(_ text: some StringProtocol) {
-        var parsed: IPAddress?
-        if text.utf8.withContiguousStorageIfAvailable({ parsed = IPAddress(utf8: UnsafeRawBufferPointer($0)) }) == nil {
-            parsed = Array(text.utf8).withUnsafeBytes { IPAddress(utf8: $0) }
-        }
-        guard let parsed else { return nil }
+        guard let parsed = withUTF8Bytes(of: text, IPAddress.init(utf8:)) else { return nil }
         self = parsed
     }
 
@@ -105,6 +101,13 @@ public enum IPAddress: Hashable, Sendable, Comparable {
         case (.v6(let ah, let al), .v6(let bh, let bl)): return (ah, al) < (bh, bl)
         }
     }
+}
+
+/// Runs `body` on the UTF-8 bytes of `text`: in place for native strings and substrings, from a
+/// copy otherwise.
+func withUTF8Bytes<R>(of text: some StringProtocol, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    if let r = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
+    return Array(text.utf8).withUnsafeBytes(body)
 }
 
 extension IPAddress: CustomStringConvertible {

@@ -11,11 +11,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `IPv4:port` or `[IPv6]:port`. A bare IPv6 address without brackets is refused,
     /// because its last group could be read as a port.
     public init?(_ text: some StringProtocol) {
-        var parsed: SocketAddress?
-        if text.utf8.withContiguousStorageIfAvailable({ parsed = SocketAddress(utf8: UnsafeRawBufferPointer($0)) }) == nil {
-            parsed = Array(text.utf8).withUnsafeBytes { SocketAddress(utf8: $0) }
-        }
-        guard let parsed else { return nil }
+        guard let parsed = withUTF8Bytes(of: text, SocketAddress.init(utf8:)) else { return nil }
         self = parsed
     }
 
