@@ -108,8 +108,7 @@ public final class EventLoop {
         guard Int(fd) < handlers.count, handlers[Int(fd)] != nil else { return }
         var ev = epoll_event()
         _ = epoll_ctl(epollDescriptor, EPOLL_CTL_DEL, fd, &ev)
-        handlers[Int(fd)] = nil
-        registeredCount -= 1
+        forgetClosing(descriptor)
     }
 
     /// Forgets `descriptor` without `epoll_ctl(EPOLL_CTL_DEL)`, saving that call, for a caller
