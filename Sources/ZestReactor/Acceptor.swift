@@ -64,6 +64,22 @@ public final class Acceptor: EventHandler, TimerHandler {
         if retry == nil { retry = loop.schedule(after: .milliseconds(20), self) }
     }
 
+    /// Takes every connection already waiting in the accept queue (`accept4` until the queue
+    /// is empty, at most `limit`), hands each to `onAccept`, then closes the listener. For a
+    /// drain: those clients completed their handshake with us, and closing the listener over
+    /// them would reset them, while a successor listening on the same port (`SO_REUSEPORT`)
+    /// takes only connections that arrive after.
+    public func closeTakingQueued(limit: Int = 4096) {
+        var taken = 0
+        while taken < limit, listener.descriptor != nil, let onAccept {
+            guard case .processed(let socket)? = try? listener.accept() else { break }
+            taken += 1
+            accepted += 1
+            onAccept(socket)
+        }
+        close()
+    }
+
     /// Stops accepting and closes the listener.
     public func close() {
         loop.deregister(listenerFD)

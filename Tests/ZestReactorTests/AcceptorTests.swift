@@ -57,4 +57,28 @@ import ZestTestSupport
         for s in accepted { s.close() }
         withExtendedLifetime(clients) {}
     }
+
+    /// A drain takes what already waits in the queue before closing: closing over those
+    /// connections would reset clients that completed their handshake with us.
+    @Test func closingForADrainServesTheConnectionsAlreadyQueued() throws {
+        let listener = try ListeningSocket(listeningOn: SocketAddress("127.0.0.1:0")!)
+        let address = try listener.localAddress()
+        let loop = try EventLoop(bufferPool: .init(slotCount: 1, payloadCapacity: 64))
+        var accepted: [Socket] = []
+        let acceptor = try Acceptor(loop: loop, listener: listener) { accepted.append($0) }
+        let clients = try (0..<4).map { _ in try Socket.connectBlocking(to: address) }
+        acceptor.closeTakingQueued()
+        #expect(accepted.count == 4, "queued connections were dropped by the close")
+        #expect(listener.descriptor == nil)
+        for (client, server) in zip(clients, accepted) {
+            var byte: UInt8 = 7
+            #expect(try server.write(from: &byte, count: 1) == .processed(1))
+            try client.setReceiveTimeout(.seconds(5))
+            var got: UInt8 = 0
+            #expect(try client.read(into: &got, count: 1) == .processed(1) && got == 7)
+        }
+        for s in accepted { s.close() }
+        loop.handle.stop()
+        loop.run()
+    }
 }

@@ -83,7 +83,7 @@ final class InboundWorker: HBONEServerDelegate {
 
     /// GOAWAY on every connection; tunnels in flight finish.
     func drain() {
-        acceptor?.close()
+        acceptor?.closeTakingQueued()
         for t in transports.values { t.connection?.drain() }
     }
 

@@ -116,10 +116,12 @@ final class PodWorker: TimerHandler {
 
     // MARK: Drain and stop
 
-    /// Stops accepting at once, sends GOAWAY to HBONE peers, and closes what is still open
-    /// when `deadline` passes.
+    /// Stops accepting at once (taking what already waits in the accept queues), sends GOAWAY
+    /// to HBONE peers, and closes what is still open when `deadline` passes.
     func drain(deadline: Duration) {
-        closeListeners()
+        // Connections already queued are ours to serve: closing over them would reset them.
+        for a in acceptors { a.closeTakingQueued() }
+        acceptors.removeAll()
         for h in hboneServers.values { h.connection?.drain() }
         pool.drain()
         if drainTimer == nil { drainTimer = loop.schedule(after: deadline, self) }
